@@ -254,7 +254,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         by_id.setdefault(r["id"], {}).setdefault(r["tier"], []).append(r)
     out = []
-    for cid, tiers in by_id.items():
+    for tiers in by_id.values():
         tier = "full" if "full" in tiers else "fast"
         group = tiers[tier]
         rec = dict(group[-1])

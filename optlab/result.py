@@ -126,7 +126,7 @@ class History:
             if col is None:
                 col = self._cols[key] = [math.nan] * n
             col.append(float(val))
-        for key, col in self._cols.items():
+        for col in self._cols.values():
             if len(col) == n:  # key absent from this record
                 col.append(math.nan)
 
