@@ -9,11 +9,11 @@ from ._gradient_descent import gradient_descent
 from ._newton import newton
 from ._projected import projected_gradient
 from ._prox import (
+    project_l2_ball,
     prox_box,
     prox_group_l2,
     prox_l1,
     prox_nonnegative,
-    project_l2_ball,
 )
 from ._proximal import proximal_gradient
 from ._sgd import sgd
