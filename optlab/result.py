@@ -237,6 +237,8 @@ def _all_finite(val: Any) -> bool:
         return True
     if isinstance(val, int | float):
         return math.isfinite(val)
+    if isinstance(val, np.ndarray | np.generic):  # fast path: no namespace lookup
+        return bool(np.isfinite(val).all())
     try:
         from array_api_compat import array_namespace
 
