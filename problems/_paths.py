@@ -15,3 +15,16 @@ def default_data_home() -> Path | None:
         return None
     shared = REPO.parent / "shared" / "data"
     return shared if shared.is_dir() else None
+
+
+def shared_data_dir() -> Path | None:
+    """The folder holding the real data files: ``$OPTLAB_DATA`` if set, else
+    ``<repo>/../shared/data``; ``None`` when it lacks them (tests skip, saying where)."""
+    env = os.environ.get("OPTLAB_DATA")
+    cand = Path(env) if env else REPO.parent / "shared" / "data"
+    return cand if (cand / "mushrooms.libsvm").is_file() else None
+
+
+def missing_data_reason() -> str:
+    where = os.environ.get("OPTLAB_DATA") or str(REPO.parent / "shared" / "data")
+    return f"real data folder not found at {where}: set OPTLAB_DATA or place shared/data next to the repo"

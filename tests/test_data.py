@@ -18,21 +18,10 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from optlab import data
+from problems._paths import missing_data_reason, shared_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _shared_data() -> Path | None:
-    env = os.environ.get("OPTLAB_DATA")
-    cand = Path(env) if env else REPO.parent / "shared" / "data"
-    return cand if (cand / "mushrooms.libsvm").is_file() else None
-
-
-SHARED = _shared_data()
-_WHERE = os.environ.get("OPTLAB_DATA") or str(REPO.parent / "shared" / "data")
-NO_DATA = (
-    f"real data folder not found at {_WHERE}: set OPTLAB_DATA or place shared/data next to the repo"
-)
+SHARED = shared_data_dir()
+NO_DATA = missing_data_reason()
 needs_data = pytest.mark.skipif(
     SHARED is None,
     reason=NO_DATA,

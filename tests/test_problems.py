@@ -7,30 +7,16 @@ scikit-learn is available) against an independent solver.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import problems as P
 from problems import _cache
+from problems._paths import missing_data_reason, shared_data_dir
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _shared_data() -> Path | None:
-    env = os.environ.get("OPTLAB_DATA")
-    cand = Path(env) if env else REPO.parent / "shared" / "data"
-    return cand if (cand / "mushrooms.libsvm").is_file() else None
-
-
-SHARED = _shared_data()
-_WHERE = os.environ.get("OPTLAB_DATA") or str(REPO.parent / "shared" / "data")
-NO_DATA = (
-    f"real data folder not found at {_WHERE}: set OPTLAB_DATA or place shared/data next to the repo"
-)
+SHARED = shared_data_dir()
+NO_DATA = missing_data_reason()
 
 
 @pytest.fixture(scope="module", autouse=True)
