@@ -86,6 +86,23 @@ def _num(x: Any) -> str:
     return f"{f:.4g}"
 
 
+def _cells(r: dict[str, Any], *, md: bool) -> list[Any]:
+    """The table row of one claim record (Markdown marks the id as code and FAIL in bold)."""
+    verdict = _verdict_txt(r["passed"])
+    return [
+        r["component"],
+        f"`{r['id']}`" if md else r["id"],
+        r["paper"],
+        r["place"],
+        r["statement"],
+        r["kind"],
+        r["test"] or "-",
+        _num(r["measured"]) + (f" ({r['quantity']})" if r.get("quantity") else ""),
+        verdict if md else verdict.replace("*", ""),
+        r["tier"] or "-",
+    ]
+
+
 def _md_cell(s: Any) -> str:
     return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -138,19 +155,7 @@ def write_report(
         "|" + "---|" * len(header),
     ]
     for r in recs:
-        row = [
-            r["component"],
-            f"`{r['id']}`",
-            r["paper"],
-            r["place"],
-            r["statement"],
-            r["kind"],
-            r["test"] or "-",
-            _num(r["measured"]) + (f" ({r['quantity']})" if r.get("quantity") else ""),
-            _verdict_txt(r["passed"]),
-            r["tier"] or "-",
-        ]
-        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+        lines.append("| " + " | ".join(_md_cell(c) for c in _cells(r, md=True)) + " |")
     if figs:
         lines += ["", "## Figures", ""]
         for name, caption in figs:
@@ -161,21 +166,8 @@ def write_report(
     rows_html = []
     for r in recs:
         cls = {True: "pass", False: "fail", None: "none"}[r["passed"]]
-        cells = [
-            r["component"],
-            r["id"],
-            r["paper"],
-            r["place"],
-            r["statement"],
-            r["kind"],
-            r["test"] or "-",
-            _num(r["measured"]) + (f" ({r['quantity']})" if r.get("quantity") else ""),
-            _verdict_txt(r["passed"]).replace("*", ""),
-            r["tier"] or "-",
-        ]
-        rows_html.append(
-            f'<tr class="{cls}">' + "".join(f"<td>{esc(str(c))}</td>" for c in cells) + "</tr>"
-        )
+        cells = "".join(f"<td>{esc(str(c))}</td>" for c in _cells(r, md=False))
+        rows_html.append(f'<tr class="{cls}">{cells}</tr>')
     fig_html = "".join(
         f'<figure><img src="{esc(n)}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>'
         for n, c in figs
