@@ -40,7 +40,7 @@ quick: $(STAMP)
 
 ## unit tests + fast claim instances (what CI runs)
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" -q --doctest-modules optlab tests theory_checks $(ARGS)
+	$(PY) -m pytest -m "not slow" -q --doctest-modules optlab problems tests theory_checks $(ARGS)
 
 ## full rate-verification suite (fast + slow claims); writes figures/out/claims.json and REPORT.md
 check: $(STAMP)
