@@ -5,7 +5,9 @@ Every generator returns a :class:`~problems.base.Problem`: the data, the oracles
 constants the theory uses (``L``, ``mu``, ``L_max``) and the solution
 (``x_star``, ``f_star``) from a closed form or from an independent solver
 (cvxpy + Clarabel, scipy) computed once and cached under ``.cache/problems/``
-(``$OPTLAB_CACHE`` overrides).
+(``$OPTLAB_CACHE`` overrides). Logistic and softmax problems carry approximate
+Hessians (Gauss-Newton, Fisher, Bohning bound) in ``hess_approx``; non-convex
+ones record their verified saddles in ``params["saddles"]``.
 
 =============================  ==============================================  ======================
 generator                      problem                                          solution
@@ -16,6 +18,12 @@ lasso                          ||Ax-b||^2/(2n) + lam||x||_1                     
 logistic_regression            synthetic L2 logistic regression                 scipy Newton, cached
 logistic_breast_cancer         scikit-learn breast cancer (569 x 30)            scipy Newton, cached
 logistic_mushrooms             LIBSVM mushrooms (8124 x 112)                    scipy Newton, cached
+logistic_synthetic             ill-conditioned logistic (columns 0.05..3)       Newton-Cholesky, cached
+softmax_regression             synthetic softmax (multinomial) regression       Newton-Cholesky, cached
+softmax_mnist                  softmax on MNIST test images (pooled / PCA)      Newton-Cholesky, cached
+rosenbrock                     chained Rosenbrock (+ its verified saddle)       x* = 1 (a = 1)
+strict_saddle                  x^2/2 + y^4/4 - y^2/2 and d-D versions           closed form
+nonconvex_logistic_regression  logistic + alpha sum x^2/(1+x^2), saddles        multi-start Newton, cached
 huber_worst_case               Drori-Teboulle worst case for GD                 x* = 0
 nesterov_worst_case            Nesterov's tridiagonal quadratic                 closed form
 strongly_convex_worst_quadratic  diag(mu, L) in 2-D                            x* = 0
@@ -24,8 +32,25 @@ strongly_convex_worst_quadratic  diag(mu, L) in 2-D                            x
 
 from ._cache import cache_dir, cache_key, cached
 from ._least_squares import lasso, least_squares, ridge, soft_threshold
-from ._logistic import logistic, logistic_breast_cancer, logistic_mushrooms, logistic_regression
+from ._logistic import (
+    logistic,
+    logistic_breast_cancer,
+    logistic_hess_approx,
+    logistic_mushrooms,
+    logistic_regression,
+    logistic_synthetic,
+    newton_cholesky,
+)
+from ._nonconvex import (
+    classify_stationary_point,
+    find_stationary_point,
+    nonconvex_logistic,
+    nonconvex_logistic_regression,
+    rosenbrock,
+    strict_saddle,
+)
 from ._quadratic import quadratic, quadratic_from_matrix, random_orthogonal
+from ._softmax import mnist_features, softmax, softmax_mnist, softmax_regression
 from ._worst_case import huber_worst_case, nesterov_worst_case, strongly_convex_worst_quadratic
 from .base import Problem
 
@@ -45,6 +70,19 @@ __all__ = [
     "logistic_regression",
     "logistic_breast_cancer",
     "logistic_mushrooms",
+    "logistic_synthetic",
+    "logistic_hess_approx",
+    "newton_cholesky",
+    "softmax",
+    "softmax_regression",
+    "softmax_mnist",
+    "mnist_features",
+    "rosenbrock",
+    "strict_saddle",
+    "nonconvex_logistic",
+    "nonconvex_logistic_regression",
+    "find_stationary_point",
+    "classify_stationary_point",
     "huber_worst_case",
     "nesterov_worst_case",
     "strongly_convex_worst_quadratic",

@@ -5,6 +5,11 @@ A problem is ``minimize_x F(x) = f(x) + g(x)`` with ``f`` smooth (``value``,
 given by its value ``g`` and its proximal operator ``prox``. It carries the
 constants the theory uses (``L``, ``mu``, for finite sums ``L_max``), a default
 start ``x0`` and the solution ``x_star`` with ``f_star = F(x_star)``.
+
+Non-convex problems set ``mu`` to a (documented) negative lower bound on the
+Hessian's smallest eigenvalue, or to ``nan`` when none is known, and record what
+is known about their stationary points in ``params`` (e.g. ``params["saddles"]``).
+Approximate Hessians (Gauss-Newton, Fisher, fixed bounds) go in ``hess_approx``.
 """
 
 from __future__ import annotations
@@ -40,7 +45,10 @@ class Problem:
     L, mu : float
         Smoothness and strong convexity constants of ``f`` (``mu = 0`` when
         only convex). For generators where ``L`` is a class constant (worst-case
-        functions) it upper-bounds the Hessian's largest eigenvalue.
+        functions) it upper-bounds the Hessian's largest eigenvalue. For
+        non-convex problems ``mu`` is a lower bound on the Hessian's smallest
+        eigenvalue (negative, ``-L <= mu``) or ``nan`` when unknown; the
+        generator documents the region where ``L`` and ``mu`` hold.
     x0 : ndarray
         Default starting point.
     x_star : ndarray
@@ -60,6 +68,11 @@ class Problem:
         For finite sums ``f = (1/n) sum_i f_i``: ``n``, the mean gradient of
         ``f_i`` over an index array ``idx`` (``grad_i(x, idx)``), and
         ``max_i L_i``.
+    hess_approx : dict of str to callable
+        Named approximations ``x -> (d, d) ndarray`` of ``hess`` (each
+        symmetric positive semidefinite), e.g. ``"gauss_newton"``, ``"fisher"``;
+        the generator's docstring says what each is and which bound it obeys.
+        Empty when the problem has none.
     """
 
     name: str
@@ -81,6 +94,7 @@ class Problem:
     n_samples: int | None = None
     grad_i: Callable[[np.ndarray, Any], np.ndarray] | None = None
     L_max: float | None = None
+    hess_approx: dict[str, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.x0 = np.asarray(self.x0, dtype=np.float64)
@@ -96,15 +110,19 @@ class Problem:
         self.L, self.mu, self.f_star = float(self.L), float(self.mu), float(self.f_star)
         if not (self.L > 0 and math.isfinite(self.L)):
             raise ValueError(f"L must be finite and > 0, got {self.L}")
-        if not (0 <= self.mu <= self.L * (1 + 1e-12)):
-            raise ValueError(f"mu must be in [0, L], got mu={self.mu}, L={self.L}")
+        # mu < 0 (a lower curvature bound) or nan (unknown) only for non-convex problems
+        if not (math.isnan(self.mu) or -self.L <= self.mu <= self.L * (1 + 1e-12)):
+            raise ValueError(
+                f"mu must be in [0, L] (in [-L, L] or nan for non-convex problems), "
+                f"got mu={self.mu}, L={self.L}"
+            )
         if (self.prox is None) != (self.g is None):
             raise ValueError("prox and g come together (both or neither)")
 
     # -- derived --------------------------------------------------------------------
     @property
     def kappa(self) -> float:
-        """Condition number ``L / mu`` (``inf`` when ``mu = 0``)."""
+        """Condition number ``L / mu`` (``inf`` when ``mu <= 0`` or unknown)."""
         return self.L / self.mu if self.mu > 0 else math.inf
 
     @property
