@@ -312,6 +312,26 @@ def solve(xp, A: Any, b: Any, *, assume_a: str = "gen") -> Any:
     return _std_solve(xp, A, b)
 
 
+def solve_triangular(xp, L: Any, b: Any, *, lower: bool = True, trans: bool = False) -> Any:
+    """Solve ``L z = b`` (``trans=False``) or ``L^T z = b`` for a triangular real ``L``.
+
+    NumPy: ``scipy.linalg.solve_triangular``; CuPy: ``cupyx.scipy.linalg.solve_triangular``;
+    other namespaces (the array API has no triangular solve): ``xp.linalg.solve``.
+    """
+    if is_numpy_namespace(xp):
+        import scipy.linalg as sla
+
+        return sla.solve_triangular(L, b, lower=lower, trans="T" if trans else "N", check_finite=False)
+    if is_cupy_namespace(xp):  # pragma: no cover - needs a GPU
+        from cupyx.scipy.linalg import solve_triangular as cupy_solve_triangular
+
+        return cupy_solve_triangular(L, b, lower=lower, trans="T" if trans else "N")
+    A = xp.matrix_transpose(L) if trans else L
+    if b.ndim == 1:
+        return xp.linalg.solve(A, b[:, None])[:, 0]
+    return xp.linalg.solve(A, b)
+
+
 def _is_complex(xp, a: Any) -> bool:
     return xp.isdtype(a.dtype, "complex floating")
 

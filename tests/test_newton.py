@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from _oracles import logistic
 from numpy.testing import assert_allclose, assert_array_equal
 
 from optlab.convex import newton
@@ -22,31 +23,6 @@ def logistic_data(n=80, d=5, seed=0):
     w_true = gen.standard_normal(d)
     y = np.where(A @ w_true + 0.5 * gen.standard_normal(n) > 0, 1.0, -1.0)
     return A, y
-
-
-def logistic(xp, A, y, lam):
-    """f(w) = mean_i log(1 + exp(-y_i a_i^T w)) + lam/2 ||w||^2 and its derivatives."""
-    A, y = xp.asarray(A), xp.asarray(y)
-    n, d = A.shape
-
-    def fun(w):
-        z = y * (A @ w)
-        return float(xp.mean(xp.logaddexp(xp.zeros_like(z), -z)) + 0.5 * lam * xp.sum(w * w))
-
-    def sig_neg(z):  # sigma(-z) = 1 / (1 + exp(z)), overflow-free
-        return xp.exp(-xp.logaddexp(xp.zeros_like(z), z))
-
-    def grad(w):
-        z = y * (A @ w)
-        return -(A.T @ (y * sig_neg(z))) / n + lam * w
-
-    def hess(w):
-        z = y * (A @ w)
-        s = sig_neg(z)
-        D = s * (1.0 - s)
-        return (A.T * D) @ A / n + lam * xp.eye(d, dtype=A.dtype)
-
-    return fun, grad, hess
 
 
 def quadratic(xp, Q, b):
