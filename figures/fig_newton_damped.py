@@ -85,6 +85,7 @@ def plot(paths) -> None:
                     fontsize=8.5, transform=ax.transAxes)
     ax.set_xlabel("iteration k")
     ax.set_ylabel(r"$f(x_k) - f^*$")
+    ax.set_ylim(1e-10, 1e4)
     ax.set_title(f"arctan-Huber, mu = {meta['mu']:g}, x0 = {meta['x0']:g}", fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     ax2.set_xlabel("iteration k")
