@@ -10,9 +10,10 @@ iterations and against the arithmetic cost of the paper's model (a gradient cost
 Hessian d gradients, a factorization d^3, a lazy step d^2), for m in {1, sqrt d, d, 2d}, on
 l2-logistic regression: LIBSVM mushrooms (8124 x 112, lam = 1e-3) and a synthetic
 ill-conditioned instance (logistic_synthetic, n = 10 d, lam = 1e-4; d = 400, quick: 100).
-Bottom row: total cost to ||grad|| <= 1e-8 against m (the theory's M = m L_H and the adaptive
-M; the wall-clock time of the adaptive runs on the right axis, measured serially on this
-machine), the gain cost(m = 1) / min_m cost against d on the cost-claim instances
+Bottom row: total cost to ||grad|| <= 1e-8 against m (stars) and wall-clock time (dashed,
+right axis, crosses: fastest; best of 3, measured serially on this machine) on the cost-claim
+instance (logistic_synthetic n = 2d, lam = 0.1, d = 400, quick: 100) with the theory's
+M = m L_H and the adaptive M, and on mushrooms (adaptive M); the gain cost(m = 1) / min_m cost against d on the cost-claim instances
 (logistic_synthetic n = 2d, lam = 0.1) with the fitted exponents and sqrt(d)/2, and the
 iterations of lazy cubic Newton on the ramp family against 1/eps (slope 3/2 attained).
 """
@@ -101,15 +102,18 @@ def compute(args) -> tuple[list[dict], dict]:
             grid.append({"problem": prob, "d": d, "m": m})
     recs = [dict(r, kind="trace") for r in sweep(run_trace, grid, seeds=None, desc="lazy traces",
                                                   **sweep_options(args))]
-    # total cost vs m: counts in parallel, then the adaptive runs timed one at a time
+    # total cost vs m: counts in parallel, then the wall-clock times one run at a time. The
+    # theory's M = m L_H only on the cost-claim instance (on the lam = 1e-4 instances above it
+    # needs 1e4-1e5 iterations); mushrooms with the adaptive M only.
     cgrid = []
-    for prob, d in ms.items():
+    d_cost = 100 if quick else 400
+    for prob, d, modes in (("cost_instance", d_cost, ("theory", "adaptive")), ("mushrooms", 112, ("adaptive",))):
         m_grid = sorted({1, 2, 4} | {int(v) for v in np.unique(np.geomspace(4, 4 * d, 12).astype(int))})
-        for mode in ("theory", "adaptive"):
+        for mode in modes:
             cgrid += [{"problem": prob, "d": d, "m": m, "mode": mode, "timed": False} for m in m_grid]
     recs += [dict(r, kind="cost_vs_m") for r in sweep(run_cost, cgrid, seeds=None,
                                                        desc="cost vs m", **sweep_options(args))]
-    tgrid = [dict(g, timed=True) for g in cgrid if g["mode"] == "adaptive"]
+    tgrid = [dict(g, timed=True) for g in cgrid]
     recs += [dict(r, kind="time_vs_m") for r in sweep(run_cost, tgrid, seeds=None, desc="timed",
                                                        n_jobs=1)]
     # gain vs d on the cost-claim instances (the same runs as the claims)
@@ -163,40 +167,42 @@ def plot(paths) -> None:
             ax.set_title(f"{name}\n(d = {rs[0]['d'] if rs else '?'}, adaptive M)", fontsize=9.5)
             ax.legend(fontsize=7.5)
     # cost vs m
-    for col, prob in enumerate(("synthetic", "mushrooms")):
+    for col, prob in enumerate(("cost_instance", "mushrooms")):
         ax = axes[1, col]
         cr = [r for r in records if r["kind"] == "cost_vs_m" and r["problem"] == prob]
+        tr = [r for r in records if r["kind"] == "time_vs_m" and r["problem"] == prob]
         d = cr[0]["d"] if cr else 1
+        ax2 = ax.twinx() if tr else None
+        best_t = {}
         for mode, c in (("theory", "tab:purple"), ("adaptive", "tab:green")):
             rs = sorted((r for r in cr if r["mode"] == mode), key=lambda r: r["m"])
+            if not rs:
+                continue
             m = np.array([r["m"] for r in rs], dtype=float)
             cost = np.array([r["cost"] for r in rs]) / d**3
             lab = "M = m L_H (theory)" if mode == "theory" else "adaptive M"
             ax.loglog(m, cost, "o-", color=c, ms=3.5, label=f"cost, {lab}")
             i = int(np.argmin(cost))
-            ax.plot(m[i], cost[i], "*", color=c, ms=13)
+            ax.plot(m[i], cost[i], "*", color=c, ms=14)
+            ts = sorted((r for r in tr if r["mode"] == mode), key=lambda r: r["m"])
+            if ts and ax2 is not None:
+                mt = np.array([r["m"] for r in ts], dtype=float)
+                sec = np.array([r["seconds"] for r in ts])
+                ax2.loglog(mt, sec, "s--", color=c, alpha=0.55, ms=3, label=f"time, {lab}")
+                j = int(np.argmin(sec))
+                ax2.plot(mt[j], sec[j], "P", color=c, ms=11, mec="black")
+                best_t[mode] = (int(m[i]), int(mt[j]))
         ax.axvline(d, color="gray", ls=":", lw=1)
         ax.text(d, ax.get_ylim()[1], " m = d", va="top", fontsize=8, color="gray")
-        tr = sorted((r for r in records if r["kind"] == "time_vs_m" and r["problem"] == prob),
-                    key=lambda r: r["m"])
-        if tr:
-            ax2 = ax.twinx()
-            mt = np.array([r["m"] for r in tr], dtype=float)
-            sec = np.array([r["seconds"] for r in tr])
-            ax2.loglog(mt, sec, "s--", color="tab:gray", ms=3, label="wall-clock, adaptive M")
-            i = int(np.argmin(sec))
-            ax2.plot(mt[i], sec[i], "*", color="black", ms=11)
+        if ax2 is not None:
             ax2.set_ylabel("wall-clock time (s), best of 3")
             ax2.grid(False)
             ax2.legend(loc="lower right", fontsize=7.5)
-            best_t = int(mt[i])
-        else:
-            best_t = None
         ax.set_xlabel("Hessian update period m")
         ax.set_ylabel(r"total cost to $\|\nabla f\| \leq 10^{-8}$ / $d^3$")
         name = cr[0].get("problem_name", prob) if cr else prob
-        ax.set_title(f"{name}: cost vs m (stars: minima)\n" + (f"fastest (black star): m = {best_t}"
-                     if best_t else ""), fontsize=9.5)
+        opt = "; ".join(f"{md}: cost m*={a}, time m*={b}" for md, (a, b) in best_t.items())
+        ax.set_title(f"{name}\n{opt}", fontsize=8.5)
         ax.legend(loc="upper center", fontsize=7.5)
     # gain vs d
     ax = axes[1, 2]
