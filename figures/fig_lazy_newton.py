@@ -79,6 +79,7 @@ def run_cost(problem: str, d: int, m: int, mode: str, timed: bool) -> dict:
     else:
         p = _problem(problem, d)
     r = N.cost_run(p, m, mode=mode)
+    r["problem_name"] = p.name
     if timed:
         r["seconds"] = min(N.cost_run(p, m, mode=mode, timed=True)["seconds"] for _ in range(3))
     return r

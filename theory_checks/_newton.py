@@ -90,8 +90,8 @@ def cost_run(
     ``mode="adaptive"``: ``M=None`` (the solver's adaptive search). The cost model is
     the solver's ``Result.cost`` with ``grad_cost = n d`` (a gradient of the logistic
     loss costs one pass over the ``n x d`` data; a Hessian ``d`` gradients, a
-    factorization ``d^3``, a lazy step ``d^2``). ``timed``: also the wall-clock time of a
-    second run with ``record=False``.
+    factorization ``d^3``, a lazy step ``d^2``). ``timed``: also the wall-clock time of
+    this run (``record=False``, so no function values are computed for a history).
     """
     n, d = p.data["A"].shape
     solver = lazy_regularized_newton if method == "regularized" else lazy_cubic_newton
