@@ -348,7 +348,8 @@ def test_counts_pinned(logreg):
     A, y, (fun, grad, hess) = logreg
     d = A.shape[1]
     r1 = lazy_cubic_newton(fun, grad, hess, np.zeros(d), m=3, tol=1e-10)
-    r2 = lazy_regularized_newton(fun, grad, hess, np.zeros(d), m=3, tol=1e-10)
+    # pinned with super-newton's decrease factor 1/4
+    r2 = lazy_regularized_newton(fun, grad, hess, np.zeros(d), m=3, tol=1e-10, M_decrease=0.25)
     got = [(r.nit, r.nfev, r.njev, r.nhev, r.n_solves) for r in (r1, r2)]
     assert got == [(12, 13, 13, 4, 12), (14, 15, 24, 5, 23)]
 
@@ -572,6 +573,24 @@ def test_bad_options(logreg, solver, kwargs, exc, match):
     A, y, (fun, grad, hess) = logreg
     with pytest.raises(exc, match=match):
         solver(fun, grad, hess, np.zeros(A.shape[1]), **kwargs)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5, 1.5, math.nan])
+def test_bad_M_decrease(logreg, bad):
+    A, y, (fun, grad, hess) = logreg
+    with pytest.raises(ValueError, match="M_decrease"):
+        lazy_regularized_newton(fun, grad, hess, np.zeros(A.shape[1]), M_decrease=bad)
+
+
+def test_M_decrease_trades_rejections(logreg):
+    # a gentler decrease rejects fewer trials (fewer gradients) at the same solution
+    A, y, (fun, grad, hess) = logreg
+    x0 = np.zeros(A.shape[1])
+    r4 = lazy_regularized_newton(fun, grad, hess, x0, m=5, tol=1e-10, M_decrease=0.25)
+    r2 = lazy_regularized_newton(fun, grad, hess, x0, m=5, tol=1e-10, M_decrease=0.5)
+    assert r4.success and r2.success
+    assert r2.njev - r2.nit < r4.njev - r4.nit
+    np.testing.assert_allclose(r2.x, r4.x, atol=1e-9)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
