@@ -123,6 +123,40 @@ def _figures(out: Path, scripts_dir: Path | None) -> list[tuple[str, str]]:
     return figs
 
 
+def _tables(out: Path) -> list[dict[str, Any]]:
+    """Tables that figure scripts publish for the report.
+
+    A figure's ``<name>/data.json`` may carry ``metadata["report_tables"]``: a list of
+    ``{"title": str, "columns": [str], "rows": [[cell, ...]], "note": str (optional)}``
+    (e.g. a paper's table regenerated from the run).
+    """
+    tables = []
+    for data in sorted(out.glob("*/data.json")):
+        try:
+            meta = json.loads(data.read_text(encoding="utf-8")).get("metadata", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        for t in meta.get("report_tables", []) or []:
+            if isinstance(t, dict) and t.get("columns") and isinstance(t.get("rows"), list):
+                tables.append(dict(t, source=data.parent.name))
+    return tables
+
+
+def _tcell(c: Any) -> str:
+    return _num(c) if c is None or isinstance(c, float) else str(c)
+
+
+def _table_md(t: dict[str, Any]) -> list[str]:
+    cols = [str(c) for c in t["columns"]]
+    lines = [f"### {t.get('title', t['source'])}", "", f"From `{t['source']}/data.json`.", ""]
+    lines += ["| " + " | ".join(_md_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_md_cell(_tcell(c)) for c in row) + " |"
+              for row in t["rows"]]
+    if t.get("note"):
+        lines += ["", str(t["note"])]
+    return lines + [""]
+
+
 def write_report(
     out_dir: str | os.PathLike,
     *,
@@ -143,6 +177,7 @@ def write_report(
     n_none = sum(r["passed"] is None for r in recs)
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     figs = _figures(out, Path(scripts_dir) if scripts_dir else None)
+    tables = _tables(out)
 
     header = ["component", "claim", "paper", "place", "statement", "kind", "required", "measured", "verdict", "tier"]
     lines = [
@@ -156,6 +191,10 @@ def write_report(
     ]
     for r in recs:
         lines.append("| " + " | ".join(_md_cell(c) for c in _cells(r, md=True)) + " |")
+    if tables:
+        lines += ["", "## Tables", ""]
+        for t in tables:
+            lines += _table_md(t)
     if figs:
         lines += ["", "## Figures", ""]
         for name, caption in figs:
@@ -168,6 +207,14 @@ def write_report(
         cls = {True: "pass", False: "fail", None: "none"}[r["passed"]]
         cells = "".join(f"<td>{esc(str(c))}</td>" for c in _cells(r, md=False))
         rows_html.append(f'<tr class="{cls}">{cells}</tr>')
+    tab_html = "".join(
+        f"<h3>{esc(str(t.get('title', t['source'])))}</h3><table><tr>"
+        + "".join(f"<th>{esc(str(c))}</th>" for c in t["columns"]) + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{esc(_tcell(c))}</td>" for c in row)
+                  + "</tr>" for row in t["rows"])
+        + "</table>" + (f"<p>{esc(str(t['note']))}</p>" if t.get("note") else "")
+        for t in tables
+    )
     fig_html = "".join(
         f'<figure><img src="{esc(n)}" alt="{esc(c)}"><figcaption>{esc(c)}</figcaption></figure>'
         for n, c in figs
@@ -190,6 +237,7 @@ img {{ max-width: 100%; }}
 <table><tr>{"".join(f"<th>{esc(h)}</th>" for h in header)}</tr>
 {"".join(rows_html)}
 </table>
+{"<h2>Tables</h2>" + tab_html if tables else ""}
 <h2>Figures</h2>
 {fig_html}
 </body></html>

@@ -43,3 +43,18 @@ def test_cli_report_exit_code(tmp_path, monkeypatch):
     assert main(["report", "--out", str(tmp_path)]) == 0
     _claim("c.bad").verify(2.0, tier="fast")
     assert main(["report", "--out", str(tmp_path)]) == 1
+
+
+def test_report_renders_figure_tables(tmp_path):
+    from optlab.sweep import save_records
+
+    table = {"title": "Table 1 regenerated", "columns": ["case", "iterations", "ratio"],
+             "rows": [["random", 61, 334.0], ["mnist", 46, None]], "note": "ratios where both converged"}
+    save_records(tmp_path / "fig_x" / "data.json", [{"a": 1}], metadata={"report_tables": [table]})
+    save_records(tmp_path / "fig_y" / "data.json", [{"a": 1}], metadata={"report_tables": [{"bad": 1}]})
+    write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "## Tables" in md and "### Table 1 regenerated" in md
+    assert "| random | 61 | 334 |" in md and "| mnist | 46 | - |" in md
+    assert "ratios where both converged" in md and "fig_y" not in md
+    assert "<h3>Table 1 regenerated</h3>" in (tmp_path / "report.html").read_text()
