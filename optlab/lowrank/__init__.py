@@ -1,9 +1,9 @@
 """Low-rank recovery: matrix completion and matrix sensing.
 
 =========================  ====================================================================
-matrix completion          :func:`altmin` (robust AltMin of Gu, Song, Yin & Zhang, ICLR 2024,
-                           with approximate sketch-preconditioned solves; ``exact=True``: direct
-                           solves), :func:`spectral_init`; estimator :class:`MatrixCompletion`
+matrix completion          :func:`altmin` (``method="robust"``: AltMin of Gu, Song, Yin & Zhang,
+                           ICLR 2024, with approximate preconditioned solves; ``method="exact"``:
+                           direct solves); estimator :class:`MatrixCompletion`
 measurement operators      :class:`GaussianDesign`, :class:`EntrySampling`
                            (:class:`SensingOperator` interface), :func:`operator_norm_estimate`
 matrix sensing             :func:`gd_symmetric` (X X^T), :func:`gd_asymmetric` (F G^T, with the
@@ -13,7 +13,7 @@ matrix sensing             :func:`gd_symmetric` (X X^T), :func:`gd_asymmetric` (
 =========================  ====================================================================
 """
 
-from .altmin import altmin, spectral_init
+from .altmin import altmin
 from .estimator import ConvergenceWarning, MatrixCompletion
 from .operators import EntrySampling, GaussianDesign, SensingOperator, operator_norm_estimate
 from .sensing import (
@@ -27,7 +27,6 @@ from .sensing import (
 
 __all__ = [
     "altmin",
-    "spectral_init",
     "MatrixCompletion",
     "ConvergenceWarning",
     "SensingOperator",
