@@ -28,6 +28,14 @@ huber_worst_case               Drori-Teboulle worst case for GD                 
 nesterov_worst_case            Nesterov's tridiagonal quadratic                 closed form
 strongly_convex_worst_quadratic  diag(mu, L) in 2-D                            x* = 0
 =============================  ==============================================  ======================
+
+Problem families with their own data structures live in submodules (imported on demand, so
+``import problems`` stays light): :mod:`problems.ot` (random assignment, MNIST pairs, 1-D/2-D
+densities), :mod:`problems.bcd` (the BCD paper's data sets A-E, A+L1, mushrooms),
+:mod:`problems.lowrank_completion` and :mod:`problems.lowrank_sensing` (low-rank ground truths,
+entry sampling, sensing designs, nuclear-norm references), :mod:`problems.relu` (enumerable
+synthetic sets, breast_cancer, digits, MNIST binary tasks), :mod:`problems.bilevel` and
+:mod:`problems.bilevel_toy` (bilevel problems with closed-form or known solutions).
 """
 
 from ._cache import cache_dir, cache_key, cached
