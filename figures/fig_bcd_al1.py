@@ -32,11 +32,17 @@ def run_one(rule: str, update: str, tau: int, quick: bool) -> dict:
     return B.curve("A+L1", quick, rule=rule, update=update, block_size=tau, max_iter=100 if quick else 500)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
     grid = {"rule": ["gsq-nn", "random"], "update": list(UPDATES), "tau": [5, 50, 100], "quick": [bool(args.quick)]}
-    return sweep(run_one, grid, seeds=None, desc="bcd A+L1", **sweep_options(args)), {"quick": bool(args.quick)}
+    return sweep(run_one, grid, seeds=None, desc="bcd A+L1", **_fig_opts(args)), {"quick": bool(args.quick)}
 
 
 def plot(paths) -> None:

@@ -35,6 +35,12 @@ def run_one(panel: str, rule: str, setting, quick: bool) -> dict:
     return B.curve("A", True, rule=rule, update="lb", partition=str(setting), block_size=5, max_iter=its)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
@@ -42,7 +48,7 @@ def compute(args):
     grid = ([{"panel": "size", "rule": r, "setting": t, "quick": q} for r in ("random", "gs", "gsl") for t in (5, 50, 100)]
             + [{"panel": "partition", "rule": r, "setting": s, "quick": q} for r in ("gs", "gsl")
                for s in ("sort", "order", "avg")])
-    return sweep(run_one, grid, seeds=None, desc="bcd blocks", **sweep_options(args)), {"quick": q}
+    return sweep(run_one, grid, seeds=None, desc="bcd blocks", **_fig_opts(args)), {"quick": q}
 
 
 def plot(paths) -> None:

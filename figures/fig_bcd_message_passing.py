@@ -33,11 +33,17 @@ def run_one(data: str, config: int, quick: bool) -> dict:
                    max_iter=80 if quick else 500)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
     grid = {"data": ["D", "E"], "config": list(range(len(CONFIGS))), "quick": [bool(args.quick)]}
-    return sweep(run_one, grid, seeds=None, desc="bcd mp", **sweep_options(args)), {"quick": bool(args.quick)}
+    return sweep(run_one, grid, seeds=None, desc="bcd mp", **_fig_opts(args)), {"quick": bool(args.quick)}
 
 
 def plot(paths) -> None:

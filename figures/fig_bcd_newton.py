@@ -36,6 +36,12 @@ def run_one(data: str, rule: str, update: str, tau: int, quick: bool) -> dict:
     return B.curve(data, quick, rule=rule, update=update, block_size=tau, max_iter=120 if quick else 500)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
@@ -44,7 +50,7 @@ def compute(args):
     taus = [5, 50] if q else [5, 50, 100]
     grid = [{"data": d, "rule": r, "update": u, "tau": t, "quick": q} for d in datas for r in ("gsd", "random")
             for u in ("newton", "lb") for t in taus if u == "newton" or t == 50]
-    return sweep(run_one, grid, seeds=None, desc="bcd newton", **sweep_options(args)), {"quick": q}
+    return sweep(run_one, grid, seeds=None, desc="bcd newton", **_fig_opts(args)), {"quick": q}
 
 
 def plot(paths) -> None:

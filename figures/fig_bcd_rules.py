@@ -31,11 +31,17 @@ def run_one(data: str, partition: str, rule: str, quick: bool) -> dict:
                    max_iter=120 if quick else 500)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
     grid = {"data": ["A", "C", "E"], "partition": ["variable", "sort"], "rule": RULES, "quick": [bool(args.quick)]}
-    return sweep(run_one, grid, seeds=None, desc="bcd rules", **sweep_options(args)), {"quick": bool(args.quick)}
+    return sweep(run_one, grid, seeds=None, desc="bcd rules", **_fig_opts(args)), {"quick": bool(args.quick)}
 
 
 def plot(paths) -> None:

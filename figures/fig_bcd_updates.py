@@ -32,13 +32,19 @@ def run_one(data: str, rule: str, update: str, quick: bool) -> dict:
     return B.curve(data, quick, rule=rule, update=update, block_size=5, max_iter=120 if quick else 500)
 
 
+def _fig_opts(args):
+    from theory_checks import _bcd as B
+
+    return B.fig_sweep_options(args, sweep_options)
+
+
 def compute(args):
     from optlab.sweep import sweep
 
     grid = [{"data": d, "rule": r, "update": u, "quick": bool(args.quick)}
             for d in ("A", "E") for r in RULES for u in ("lb", "hb")
             if not (d == "A" and r == "gsq" and not args.quick)]
-    return sweep(run_one, grid, seeds=None, desc="bcd updates", **sweep_options(args)), {"quick": bool(args.quick)}
+    return sweep(run_one, grid, seeds=None, desc="bcd updates", **_fig_opts(args)), {"quick": bool(args.quick)}
 
 
 def plot(paths) -> None:

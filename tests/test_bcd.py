@@ -24,6 +24,7 @@ from optlab.bcd import (
     lasso_gap,
     red_black,
 )
+from optlab.bcd.message_passing import TreeFactor
 from optlab.bcd.partitions import adjacency
 from optlab.result import Status
 
@@ -235,6 +236,69 @@ def test_forest_solver_matches_spsolve():
         ref = spsolve(A, rhs) if n > 1 else rhs / A.toarray()[0, 0]
         assert_allclose(x, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
         assert fs.ops <= 8 * n
+
+
+def _random_forest_matrix(n, seed):
+    rng = np.random.default_rng(seed)
+    par = np.array([rng.integers(i) if i and rng.random() < 0.9 else -1 for i in range(n)])
+    ch = np.flatnonzero(par >= 0)
+    W = sp.coo_matrix((-rng.uniform(0.1, 2, ch.size), (ch, par[ch])), shape=(n, n))
+    W = W + W.T
+    return (sp.diags(np.asarray(abs(W).sum(axis=1)).ravel() + rng.uniform(0.01, 1, n)) + W).tocsc(), rng
+
+
+@pytest.mark.parametrize("n", [1, 3, 300])
+def test_tree_factor_matches_spsolve_and_forest_solver(n):
+    A, rng = _random_forest_matrix(n, n)
+    C = sp.coo_matrix(A)
+    off = C.row != C.col
+    tf = TreeFactor(A.diagonal(), C.row[off].astype(np.int64), C.col[off].astype(np.int64), C.data[off])
+    rhs = rng.standard_normal(n)
+    ref = spsolve(A, rhs) if n > 1 else rhs / A.toarray()[0, 0]
+    assert_allclose(tf.solve(rhs), ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+    assert_allclose(tf.solve(rhs), ForestSolver(A).solve(rhs), rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+    assert tf.ops <= 8 * n
+
+
+def test_tree_factor_rejects_cycle():
+    C = sp.coo_matrix(_lattice(3))
+    off = C.row != C.col
+    with pytest.raises(ValueError, match="not a forest"):
+        TreeFactor(np.full(9, 5.0), C.row[off], C.col[off], C.data[off])
+
+
+def test_forest_structures_cached_on_objective_and_reused():
+    A = _lattice(10, w=5.0)
+    c = np.random.default_rng(1).standard_normal(100)
+    fs = -0.5 * c @ spsolve(A, c)
+    obj = Quadratic(A, c)
+    r1 = bcd(obj, partition="forest", rule="cyclic", update="exact", f_star=fs, tol=1e-10, max_iter=5000)
+    cache = obj._forest_cache
+    assert "forest" in cache and ("factor", "forest", 0) in cache
+    fac = cache[("factor", "forest", 0)]
+    r2 = bcd(obj, partition="forest", rule="cyclic", update="exact", f_star=fs, tol=1e-10, max_iter=5000)
+    assert obj._forest_cache[("factor", "forest", 0)] is fac
+    assert r1.nit == r2.nit and r1.success
+    assert_allclose(r2.x, spsolve(A, c), rtol=1e-4, atol=1e-4)  # f - f* <= 1e-10: |x - x*| ~ 1e-5
+
+
+def test_least_squares_gram_cache_policies_agree():
+    """Greedy BCD on sparse least squares: the gradient kept by cached Gram columns (LRU) or, when
+    the cache is full, by one X^T (X_b d) pass, gives the same iterates as an unlimited cache."""
+    rng = np.random.default_rng(0)
+    X = sp.random(60, 200, density=0.1, random_state=1, format="csc")
+    y = rng.standard_normal(60)
+    runs = []
+    for cap in (4, 12, 10**6):
+        obj = LeastSquares(X, y, gram_cache=cap)
+        runs.append(bcd(obj, rule="gs", update="lb", block_size=5, max_iter=300, tol=1e-300,
+                        f_star=-np.inf, store_blocks=True, record=True))
+        assert len(obj._gram) <= cap
+        st = obj.init_state(runs[-1].x)
+        assert_allclose(obj.grad(st), LeastSquares(X, y).grad(LeastSquares(X, y).init_state(runs[-1].x)))
+    for r in runs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(r.blocks, runs[0].blocks, strict=True))
+        assert_allclose(r.history["fun"], runs[0].history["fun"], rtol=1e-9)
 
 
 def test_forest_solver_rejects_cycle_and_bad_matrix():

@@ -306,3 +306,13 @@ def curve(data: str, quick: bool, *, rule: str, update: str, partition: str = "v
     return {"k": k[keep].tolist(), "gap": np.maximum(h["gap"][keep], 0.0).tolist(),
             "gap0": float(h["gap"][0]), "nit": int(r.nit), "wall": wall, "ops": h["ops"][keep].tolist(),
             "k_identified": kid, "instance": p.name}
+
+
+def fig_sweep_options(args, sweep_options) -> dict:
+    """The figures' sweep options; ``--quick`` runs serially unless ``--jobs``/``--scheduler`` is given
+    (the quick runs last well under a second each: starting worker processes, which each rebuild the
+    instances, costs more than it saves on 2 cores)."""
+    opts = dict(sweep_options(args))
+    if getattr(args, "quick", False) and opts.get("n_jobs") is None and opts.get("scheduler") is None:
+        opts["n_jobs"] = 1
+    return opts

@@ -18,7 +18,9 @@ comparison "GS-q >= GSD, GSL >= GS" of the greedy block rules).
    max L_b``), and GS-q >= GSD. Measured: min over the iterates of a GS-q + matrix-update run
    of the three ratios; required ``>= 1``. GSD >= GSL is **not** implied with ``D_b = |b|
    diag(L_i)`` (it needs ``D_b <= L_b I``); the fraction of iterates where it holds is in the
-   details (0 on data set A: the paper's ordering GSD >= GSL uses a sharper ``D_b``).
+   details (0 on data set A). ``L_b I`` is itself a valid diagonal ``D_b``, so GSD >= GSL holds
+   for a ``D_b`` chosen no larger than ``L_b I``, not for ``|b| diag(L_i)``; the reference code
+   scores fixed blocks by ``sum_i |g_i| / sqrt(L_i)`` (no guaranteed-progress norm either).
    Instance: data set A recipe (fast: 200 x 2000; full: 1000 x 10000), Sort blocks of 5.
 3. ``bcd.rules.greedy_beats_random`` (comparison): the paper's Fig. 4 ordering on data set A
    with ``1/L_b`` updates, variable blocks of 5, 500 iterations: ``f - f*`` of random over GS

@@ -195,10 +195,13 @@ class Quadratic(_Objective):
     def step(self, st, b, d, key=None):
         st.x[b] += d
         if self.sparse:
-            if key is not None and key >= 0 and b.size > 64:
+            if key is not None and key >= 0:  # a fixed block: its columns are cached (nnz(A) in all)
                 hit = self._colcache.get(key)
-                if hit is None or not np.array_equal(hit[0], b):
-                    hit = self._colcache[key] = (b.copy(), sp.csr_matrix(self.A[:, b]))
+                if hit is None or (hit[0] is not b and not np.array_equal(hit[0], b)):
+                    hit = (b, sp.csr_matrix(self.A[:, b]))
+                elif hit[0] is not b:
+                    hit = (b, hit[1])
+                self._colcache[key] = hit
                 sub = hit[1]
                 st.g += sub @ d
                 st.ops += sub.nnz
@@ -261,7 +264,9 @@ class LeastSquares(_Objective):
     Keeps the residual ``r = X x - y`` and the gradient ``g = s X^T r``. For sparse
     ``X`` a block step updates ``g`` with cached Gram columns ``X^T X_j`` (each
     computed once, ``sum_{i in rows(j)} nnz(X[i, :])`` operations): a step costs
-    ``nnz(X[:, b]) + n |b|``. For dense ``X`` a step updates ``g`` with one
+    ``nnz(X[:, b]) + n |b|`` when the block's columns are cached; a step on a block with
+    uncached columns updates ``g`` by one transposed product ``X^T (X_b d)`` (``nnz(X)``) and
+    caches up to two of its columns that were used before (least-recently-used eviction). For dense ``X`` a step updates ``g`` with one
     product ``X^T (X_b d)`` (``m n``). ``L_coord = s ||X_j||^2``. ``gram_cache``: how many
     Gram columns to keep (default ``1e7 / n``, about 80 MB).
     """
@@ -298,6 +303,8 @@ class LeastSquares(_Objective):
         self.name = "least_squares"
         self.L_coord = self.s * np.maximum(sq, 1e-300)
         self._gram: dict[int, np.ndarray] = {}
+        self._seen = np.zeros(self.n, dtype=bool)  # coordinates already stepped on (cache admission)
+        self._admit_max, self._admit_seen = 2, True
         # cached Gram columns: at most ~80 MB by default
         self._gram_cap = int(gram_cache) if gram_cache is not None else max(64, int(1e7 // max(self.n, 1)))
         self._Lmax = None
@@ -333,9 +340,12 @@ class LeastSquares(_Objective):
 
     def grad_block(self, st, b):
         if not st.g_valid:
-            Xb = self.Xc[:, b] if self.sparse else self.X[:, b]
-            st.ops += Xb.nnz if self.sparse else self.m * b.size
-            return self.s * np.asarray(Xb.T @ st.r).ravel()
+            if self.sparse:
+                rows, vals, cp = _gather_cols(self.Xc, b)
+                st.ops += rows.size
+                return self.s * np.bincount(cp, weights=vals * st.r[rows], minlength=b.size)
+            st.ops += self.m * b.size
+            return self.s * (self.X[:, b].T @ st.r)
         return st.g[b]
 
     def gram_cols(self, st, b):
@@ -366,6 +376,45 @@ class LeastSquares(_Objective):
             out[:, k] = lookup[j] if col is None else col
         return out
 
+    def _cached_or_admit(self, st, b):
+        """Gram columns ``X^T X_j`` of ``b`` (a list of (n,) arrays) from the cache, or ``None``.
+
+        Least-recently-used cache of at most ``gram_cache`` columns. Per call, at most two
+        missing columns that were selected before (reused coordinates) are computed
+        (``sum_{i in rows(j)} nnz(X[i, :])`` operations each, from the rows of ``X`` the
+        column touches) and cached; if columns are still missing the result is ``None`` and
+        the caller updates ``g`` with one pass ``X^T (X_b d)`` over ``X`` instead (cheaper
+        than computing many Gram columns that may never be used again).
+        """
+        cache = self._gram
+        bl = b.tolist()
+        miss = [j for j in bl if j not in cache]
+        seen = self._seen
+        if miss:
+            admit = [j for j in miss if seen[j] or not self._admit_seen][:self._admit_max]
+            seen[b] = True
+            if self._gram_cap < len(bl):
+                return None
+            if admit:
+                mi = np.asarray(admit, dtype=np.int64)
+                rows, vals, cp = _gather_cols(self.Xc, mi)
+                R = np.unique(rows)
+                XM = np.zeros((self.m, mi.size))
+                XM[rows, cp] = vals
+                cols = np.asarray(self.Xr[R].T @ XM[R])
+                st.ops += int(self._row_nnz[R].sum()) * mi.size
+                keep = set(bl)
+                for k, j in enumerate(admit):
+                    while len(cache) >= self._gram_cap:  # evict the oldest column not in this block
+                        old = next(j2 for j2 in cache if j2 not in keep)
+                        del cache[old]
+                    cache[j] = cols[:, k]
+            if len(admit) < len(miss):
+                return None
+        for j in bl:  # refresh recency (dicts keep insertion order: the first key is the oldest)
+            cache[j] = cache.pop(j)
+        return [cache[j] for j in bl]
+
     def _xb_times(self, st, b, d):
         if self.sparse:
             rows, vals, cp = _gather_cols(self.Xc, b)
@@ -385,8 +434,17 @@ class LeastSquares(_Objective):
             return
         if self.sparse:
             np.add.at(st.r, rows, v)
-            st.g += self.s * (self.gram_cols(st, b) @ d)
-            st.ops += self.n * b.size
+            cols = self._cached_or_admit(st, b)
+            if cols is not None:  # g += s (X^T X_b) d with the (cached) Gram columns: n |b|
+                g = st.g
+                for col, dj in zip(cols, (self.s * d).tolist(), strict=True):
+                    if dj:
+                        g += dj * col
+                st.ops += self.n * b.size
+            else:  # cache full and a column missing: g += s X^T (X_b d), one pass over X
+                dr = np.bincount(rows, weights=v, minlength=self.m)
+                st.g += self.s * (self.Xc.T @ dr)
+                st.ops += self.Xc.nnz
         else:
             st.r += v
             st.g += self.s * (self.X.T @ v)
@@ -401,14 +459,16 @@ class LeastSquares(_Objective):
         return self.s * float(st.r @ dr + 0.5 * dr @ dr)
 
     def hess_block(self, st, b):
-        if self.sparse and not st.g_valid:
-            Xb = self.Xc[:, b]
-            st.ops += Xb.nnz * b.size
-            return self.s * (Xb.T @ Xb).toarray()
         if self.sparse:
-            G = self.gram_cols(st, b)
-            st.ops += b.size**2
-            return self.s * G[b]
+            cache = self._gram
+            if st.g_valid and all(j in cache for j in b.tolist()):
+                st.ops += b.size**2
+                return self.s * np.stack([cache[j][b] for j in b.tolist()], axis=1)
+            rows, vals, cp = _gather_cols(self.Xc, b)  # X_b^T X_b from the block's columns
+            Xb = np.zeros((self.m, b.size))
+            Xb[rows, cp] = vals
+            st.ops += rows.size * b.size
+            return self.s * (Xb.T @ Xb)
         Xb = self.X[:, b]
         st.ops += self.m * b.size**2
         return self.s * (Xb.T @ Xb)

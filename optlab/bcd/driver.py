@@ -53,18 +53,24 @@ class _Ctx:
 
     def __init__(self, obj, pen, partition, rule, update, tau, blocks, rng):
         self.obj, self.pen, self.rng = obj, pen, rng
+        self.partition = partition
         self.L = obj.L_coord
         self.tau = tau
         self.fval = 0.0
         self._gersh = None
         self.Lb = self.cho = self.Hinv = self.Bmat = None
         self.forest = partition in ("tree", "redblack", "forest")
-        self._fs_cache: dict[int, Any] = {}
         if self.forest or partition == "tree":
             if not (getattr(obj, "quadratic", False) and getattr(obj, "sparse", False) and hasattr(obj, "A")):
                 raise ValueError(f"partition={partition!r} needs a sparse Quadratic objective (a graph)")
-            self.G = adjacency(obj.A)
-            self.G_lists = neighbour_lists(self.G)
+            # graph, neighbour lists, fixed forest partitions and their factors depend on A only:
+            # computed once per objective and kept on it (later runs reuse them)
+            self._gcache = obj.__dict__.setdefault("_forest_cache", {})
+            if "G" not in self._gcache:
+                self._gcache["G"] = adjacency(obj.A)
+                self._gcache["G_lists"] = neighbour_lists(self._gcache["G"])
+            self.G = self._gcache["G"]
+            self.G_lists = self._gcache["G_lists"]
         if partition == "variable":
             self.kind = "variable"
             self.blocks = None
@@ -76,10 +82,10 @@ class _Ctx:
         self.kind = "fixed"
         if partition == "fixed":
             self.blocks = check_blocks(blocks, obj.n)
-        elif partition == "redblack":
-            self.blocks = red_black(self.G)
-        elif partition == "forest":
-            self.blocks = forest_partition(self.G)
+        elif partition in ("redblack", "forest"):
+            if partition not in self._gcache:
+                self._gcache[partition] = red_black(self.G) if partition == "redblack" else forest_partition(self.G)
+            self.blocks = self._gcache[partition]
         else:
             self.blocks = fixed_blocks(obj.n, tau, L=self.L, kind=partition)
         self.sizes = np.array([b.size for b in self.blocks], dtype=float)
@@ -95,7 +101,9 @@ class _Ctx:
         if need_L and not self.forest:
             self.Lb = np.array([_lmax(obj.hess_bound_block(st0, b)) for b in self.blocks])
         elif need_L:
-            self.Lb = np.array([self._forest_lmax(b) for b in self.blocks])
+            if ("Lb", partition) not in self._gcache:
+                self._gcache[("Lb", partition)] = np.array([self._forest_lmax(b) for b in self.blocks])
+            self.Lb = self._gcache[("Lb", partition)]
         if (rule == "gsq" and not pen.active) or (update in ("hb", "exact") and obj.quadratic and not self.forest):
             if max(b.size for b in self.blocks) > 2000:
                 raise ValueError("gsq/hb on fixed blocks caches block factorizations: use blocks of <= 2000")
@@ -129,13 +137,15 @@ class _Ctx:
     def forest_solver(self, st, b, j):
         if not self.forest:
             return None
-        if j >= 0 and j in self._fs_cache:
-            return self._fs_cache[j]
-        from .message_passing import ForestSolver
+        cache = self._gcache if j >= 0 else None
+        key = ("factor", self.partition, j)
+        if cache is not None and key in cache:
+            return cache[key]
+        from .message_passing import TreeFactor
 
-        fs = ForestSolver.from_parts(*self.obj.block_parts(st, b))
-        if j >= 0:
-            self._fs_cache[j] = fs
+        fs = TreeFactor(*self.obj.block_parts(st, b))
+        if cache is not None:
+            cache[key] = fs
         return fs
 
 
@@ -230,7 +240,14 @@ def bcd(
     -----
     Cost per iteration (greedy rules, the gradient kept by the objective): ``O(n)`` for
     the selection, plus the update (``O(tau^3)`` for matrix updates, ``O(|b|)`` for
-    message passing), plus the gradient upkeep (``nnz(A[:, b])`` for a sparse quadratic).
+    message passing), plus the gradient upkeep (``nnz(A[:, b])`` for a sparse quadratic;
+    ``n tau`` with cached Gram columns for sparse least squares, see ``LeastSquares``).
+    Forest partitions: the graph, the fixed ``redblack``/``forest`` partitions and the
+    elimination factor of each fixed block depend on ``A`` only; they are computed on the
+    first run and kept on the objective (``objective._forest_cache``), so later runs on the
+    same objective start at once and an iteration costs ``O(|b| + nnz(A[:, b]))`` compiled
+    work. Greedy ``tree`` blocks are regrown every iteration (``O(nnz(A))`` Python-level
+    union-find, then an ``O(|b|)`` factor): a few milliseconds on 2,500 nodes.
 
     Guarantees (Nutini et al. 2022, Sec. 2-4, [mem] numbering): each step decreases ``F``
     by at least the update's guaranteed decrease (descent lemma); GS-q picks the block

@@ -117,30 +117,48 @@ def grow_forest(G: sp.csr_matrix, order: Any, *, max_size: int | None = None, _l
     n = G.shape[0]
     nbrs = _lists_cache if _lists_cache is not None else neighbour_lists(G)
     parent = list(range(n))
-    inblock = bytearray(n)
-    chosen = []
+    size = [1] * n
+    inblock = [False] * n
+    chosen: list[int] = []
+    add = chosen.append
     cap = n if max_size is None else int(max_size)
     for v in (order.tolist() if isinstance(order, np.ndarray) else list(order)):
-        roots = []
-        ok = True
+        r0 = -1  # root of the first in-block neighbour's tree
+        roots = None  # roots of all of them, once there are two
         for u in nbrs[v]:
             if inblock[u]:
-                while parent[u] != u:  # find, with path halving (inlined: this loop is the cost)
-                    pu = parent[parent[u]]
-                    parent[u] = pu
+                pu = parent[u]
+                while pu != u:  # find, with path halving (inlined: this loop is the cost)
+                    gp = parent[pu]
+                    parent[u] = gp
                     u = pu
-                if u in roots:
-                    ok = False
+                    pu = gp
+                if r0 < 0:
+                    r0 = u
+                elif roots is None:
+                    if u == r0:
+                        break  # two neighbours in one tree: v would close a cycle
+                    roots = [r0, u]
+                elif u in roots:
                     break
-                roots.append(u)
-        if not ok:
-            continue
-        inblock[v] = 1
-        for r in roots:
-            parent[r] = v
-        chosen.append(v)
-        if len(chosen) >= cap:
-            break
+                else:
+                    roots.append(u)
+        else:
+            inblock[v] = True
+            if roots is not None:  # union by size: everything under the largest tree's root
+                big = max(roots, key=size.__getitem__)
+                parent[v] = big
+                tot = 1
+                for r in roots:
+                    tot += size[r]
+                    parent[r] = big
+                size[big] = tot
+            elif r0 >= 0:
+                parent[v] = r0
+                size[r0] += 1
+            add(v)
+            if len(chosen) >= cap:
+                break
     return np.asarray(sorted(chosen), dtype=np.int64)
 
 

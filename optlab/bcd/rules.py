@@ -20,6 +20,14 @@ gsq        ``g_b^T H_bb^{-1} g_b``                             IHT approximation
 gsq-nn     predicted decrease of a proximal coordinate step    same, per coordinate
 =========  ==================================================  =======================================
 
+GSD uses ``D_b = |b| diag(L_i)``, a valid diagonal bound for any block (``H_bb <= |b|
+diag(H_bb)`` for PSD ``H``). With it, GSD's guaranteed progress dominates GS-style rules
+only in the ``L_i`` weighting; it does *not* dominate GSL (``L_b I`` is another valid diagonal
+bound and neither is below the other), so GSD >= GSL is not claimed. The reference code
+(``FB_selection_rules.py``) scores fixed blocks by ``sum_i |g_i| / sqrt(L_i)`` (an l1 sum, no
+block-size factor) -- a score, not a guaranteed decrease; for variable blocks both choices
+select the same top-tau coordinates.
+
 With a nonsmooth part (L1, bounds), ``g_i`` in the greedy scores is replaced by the
 proximal-gradient mapping ``L_i (x_i - prox(x_i - g_i / L_i))`` (GS-r), and ``gsq`` means
 ``gsq-nn``: the score of coordinate ``i`` is

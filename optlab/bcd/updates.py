@@ -17,8 +17,9 @@ hb/exact   ``x_b <- x_b - H_bb^{-1} g_b`` (matrix update; exact block           
 newton     Newton direction with Armijo backtracking (quadratic interpolation)    the accepted decrease
 pg         projected / proximal gradient (= ``lb`` with a nonsmooth part)
 pn         proximal / projected Newton: exact block QP on the second-order       the accepted decrease
-           model (``scipy.optimize.lsq_linear`` BVLS for bounds; coordinate
-           descent to 1e-13 for signed L1), then Armijo backtracking
+           model (``scipy.optimize.nnls`` for lower bounds, ``lsq_linear``
+           BVLS for boxes; coordinate descent to 1e-13 for signed L1), then
+           Armijo backtracking
 tmp        two-metric projection (bound constraints, ``x >= 0``): scaled          the accepted decrease
            gradient on the active set, Newton on the working set, projected
            backtracking
@@ -64,10 +65,17 @@ def _box_qp(H, q, lo, hi, lam, z0=None):
         lo2 = np.maximum(lo, 0.0) if lam else lo
         if np.all(np.isinf(lo2)) and np.all(np.isinf(hi)):
             return _solve_spd(H, -qq)
-        from scipy.optimize import lsq_linear
+        from scipy.optimize import lsq_linear, nnls
 
         Hr = H + 1e-12 * max(np.trace(H) / k, 1e-300) * np.eye(k)
         Lc = np.linalg.cholesky(Hr)
+        if np.all(np.isfinite(lo2)) and np.all(np.isinf(hi)):
+            # z = lo + w, w >= 0: Lawson-Hanson NNLS on ||Lc^T w + Lc^-1 (q + H lo)||^2 (compiled)
+            rhs = -sla.solve_triangular(Lc, qq + Hr @ lo2, lower=True)
+            try:
+                return lo2 + nnls(Lc.T, rhs, maxiter=50 * k)[0]
+            except RuntimeError:  # iteration limit: fall back to BVLS
+                pass
         rhs = -sla.solve_triangular(Lc, qq, lower=True)
         res = lsq_linear(Lc.T, rhs, bounds=(lo2, hi), method="bvls", tol=1e-14, lsmr_tol=None)
         return res.x
@@ -175,7 +183,7 @@ class Updater:
         gb = ctx.obj.grad_block(st, b)
         fs = ctx.forest_solver(st, b, j)
         if fs is not None:
-            d = -(fs.solve_compiled(gb) if j >= 0 or b.size > 256 else fs.solve(gb))
+            d = -fs.solve(gb)  # compiled leaf-to-root elimination (message_passing.TreeFactor)
             st.ops += fs.ops
             return d, 0.5 * float(-gb @ d)
         H = ctx.obj.hess_block(st, b)
