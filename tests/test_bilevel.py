@@ -392,6 +392,41 @@ def test_maid_bad_input_and_failure_reported():
     assert not r.success and r.status == Status.STAGNATION and "backtracking" in r.message
 
 
+def test_maid_warm_trials_schedule_and_counters():
+    p = quadratic_bilevel(4, 10, mu_g=0.2, L_g=1.0, seed=0)
+    r_w = maid(p, max_iter=200, tol=1e-3)
+    r_c = maid(p, max_iter=200, tol=1e-3, warm_trials=False)
+    for r in (r_w, r_c):
+        assert r.success and p.hypergrad_norm(r.x) <= 1e-3
+        assert r.n_trials >= r.nit and len(r.history["n_trials"]) == r.nit + 1
+    # warm-starting each trial at the previous trial's solution saves lower-level work
+    assert r_w.n_inner < r_c.n_inner
+    # a-priori (HOAG-style) schedule: accuracies follow eps_k exactly
+    sched = lambda k: 1e-5 / (k + 1) ** 3  # noqa: E731
+    r_s = maid(p, max_iter=200, tol=1e-3, adaptive=False, eps_schedule=sched)
+    assert r_s.success and p.hypergrad_norm(r_s.x) <= 1e-3
+    np.testing.assert_allclose(r_s.history["eps"][1:], [sched(k) for k in range(r_s.nit)], rtol=0)
+    with pytest.raises(ValueError, match="adaptive=False"):
+        maid(p, eps_schedule=sched)
+    with pytest.raises(ValueError, match="eps_min"):
+        maid(p, eps_min=0.0)
+    r_b = maid(p, max_iter=200, tol=1e-3, lower_budget=50)  # the authors' ll_budget
+    assert not r_b.success and r_b.status == Status.MAX_ITER and "budget" in r_b.message
+    assert r_b.n_inner > 50 and r_b.nit < r_w.nit
+
+
+def test_gram_matvec_blocked_equals_plain(monkeypatch):
+    import problems.bilevel as pb
+
+    rng = np.random.default_rng(0)
+    A, v, wts = rng.standard_normal((53, 7)), rng.standard_normal(7), rng.random(53)
+    monkeypatch.setattr(pb, "_GRAM_BLOCK", 7 * 8)  # 8 rows per block: 7 blocks, the last partial
+    np.testing.assert_allclose(pb._gram_matvec(A, v), A.T @ (A @ v), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(pb._gram_matvec(A, v, wts), A.T @ (wts * (A @ v)), rtol=1e-13, atol=1e-13)
+    monkeypatch.setattr(pb, "_GRAM_BLOCK", 1 << 19)  # one block
+    np.testing.assert_allclose(pb._gram_matvec(A, v, wts), A.T @ (wts * (A @ v)), rtol=1e-13, atol=1e-13)
+
+
 def test_mbbo_converges_and_bad_input():
     p = multiblock_bilevel(m=8, noise=0.1, seed=0)
     r = mbbo(p, max_iter=1500, n_blocks=4, batch=4, step=0.05, beta=0.5, beta_x=0.5, inner_step=0.2,

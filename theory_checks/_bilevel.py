@@ -187,20 +187,50 @@ def borep_periodic_vs_every(tol=0.3, step=0.005, max_iter=6000, period=3, inner_
 # --------------------------------------------------------------------------------------
 
 
+def _hoag_schedules():
+    """A-priori decreasing accuracies eps_k (HOAG-style, Pedregosa 2016): polynomial and geometric."""
+    out = {}
+    for e0 in (1e-1, 1e-3, 1e-5):
+        for q in (2, 3, 4):
+            out[f"poly_{e0:g}*(k+1)^-{q}"] = (lambda k, e0=e0, q=q: e0 / (k + 1) ** q)
+        for r in (0.7, 0.9):
+            out[f"geom_{e0:g}*{r:g}^k"] = (lambda k, e0=e0, r=r: e0 * r**k)
+    return out
+
+
 def maid_vs_fixed(p, target, *, fixed_eps=(1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10), max_iter=300,
-                  **kw):
-    """Lower-level iterations to reach the exact ||grad F|| <= target: MAID vs fixed accuracies."""
+                  schedules=True, **kw):
+    """Lower-level iterations to reach the exact ||grad F|| <= target: MAID vs fixed accuracies.
+
+    Baselines run the same code (same lower solver, warm starts, line search, stopping rule)
+    with ``adaptive=False``: constant ``eps = delta`` from ``fixed_eps`` and, with
+    ``schedules``, the HOAG-style a-priori decreasing schedules of :func:`_hoag_schedules`;
+    each is stopped once it has spent MAID's lower-level cost (it cannot be cheaper then).
+    """
 
     def cost(r):
         h = r.history
         idx = np.nonzero(h["hypergrad_norm"] <= target)[0]
-        return (float(h["n_inner"][idx[0]]), int(h["iter"][idx[0]])) if len(idx) else (math.nan, -1)
+        if not len(idx):
+            return {"n_inner": math.nan, "iters": -1, "n_trials": int(r.n_trials),
+                    "n_failed_rounds": int(r.n_failed_rounds), "status": r.message}
+        i = idx[0]
+        return {"n_inner": float(h["n_inner"][i]), "iters": int(h["iter"][i]), "n_trials": int(h["n_trials"][i]),
+                "n_failed_rounds": int(h["n_failed_rounds"][i]), "status": r.message}
 
     r = maid(p, max_iter=max_iter, tol=target * 0.5, **kw)
-    out = {"maid": {"n_inner": cost(r)[0], "iters": cost(r)[1], "final_eps": float(r.eps)}}
+    out = {"maid": {**cost(r), "final_eps": float(r.eps)}}
+    # a baseline that has spent MAID's whole cost without reaching the target cannot be cheaper
+    budget = int(out["maid"]["n_inner"]) if math.isfinite(out["maid"]["n_inner"]) else 1_000_000
     for e in fixed_eps:
-        rf = maid(p, max_iter=max_iter, tol=target * 0.5, adaptive=False, eps0=e, delta0=e, **kw)
-        out[f"fixed_{e:g}"] = {"n_inner": cost(rf)[0], "iters": cost(rf)[1], "status": rf.message}
+        rf = maid(p, max_iter=max_iter, tol=target * 0.5, adaptive=False, eps0=e, delta0=e,
+                  lower_budget=budget, **kw)
+        out[f"fixed_{e:g}"] = cost(rf)
+    if schedules:
+        for name, sch in _hoag_schedules().items():
+            rf = maid(p, max_iter=max_iter, tol=target * 0.5, adaptive=False, eps_schedule=sch,
+                      lower_budget=budget, **kw)
+            out[f"schedule_{name}"] = cost(rf)
     return out
 
 

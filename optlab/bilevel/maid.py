@@ -33,6 +33,10 @@ def maid(
     nu: float = 1.05,
     max_bt_rounds: int = 3,
     adaptive: bool = True,
+    warm_trials: bool = True,
+    eps_schedule: Any = None,
+    eps_min: float = 1e-14,
+    lower_budget: int = 1_000_000,
     inner_step: float | None = None,
     max_inner: int = 2000,
     max_cg: int = 2000,
@@ -60,11 +64,29 @@ def maid(
        <= -step rho^i eta^2 ||p||^2`` (``f~`` = ``f`` at the inexact ``y``;
        the ``eta^2`` form of both of the authors' codes);
     6. success: ``eps, delta <- nu eps, nu delta`` and ``step <- 10/9 step``;
-       ``max_bt_rounds`` failed rounds (each with up to ``j + 10`` trials):
-       ``eps, delta <- tau eps, tau delta``.
+       each failed round ``j`` (up to ``j + 10`` trials) of at most
+       ``max_bt_rounds``: ``eps, delta <- tau eps, tau delta``. When all rounds
+       fail the iterate stays and the next outer iteration starts with the
+       tightened accuracies (as in the authors' code); the run stops
+       (STAGNATION) only once ``eps <= eps_min``, or at once for the
+       fixed-accuracy baseline, whose next attempt would repeat the same trials
+       (with ``eps_schedule``: when the schedule does not tighten at ``k + 1``).
+
+    The lower-level solves are warm started: at the current ``y`` for the
+    re-solves at ``x``, and (``warm_trials=True``, default) each backtracking
+    trial from the previous trial's solution, which is ``(1 - rho)/rho`` times
+    nearer in ``x`` than the current point (the authors' code restarts every
+    trial from the current ``y``; ``warm_trials=False`` does that). The CG
+    solve is warm started at the previous ``q`` (the authors' code starts
+    from 0). Neither changes the accepted iterates' guarantees, only the
+    lower-level work.
 
     ``adaptive=False`` is the fixed-accuracy baseline: ``eps`` and ``delta``
-    stay at ``eps0``, ``delta0`` (steps 4 and 6 do not change them).
+    stay at ``eps0``, ``delta0`` (steps 4 and 6 do not change them); with
+    ``eps_schedule`` (a callable ``k -> eps_k``, only with ``adaptive=False``)
+    they follow an a-priori schedule ``eps = delta = eps_schedule(k)`` at outer
+    iteration ``k``, as in HOAG (Pedregosa 2016: e.g. ``eps0 k^-2``, ``k^-3``,
+    geometric), the baselines the paper compares with.
     Defaults are the official code's (``eps0 = delta0 = 0.1``, ``eta = 1e-4``,
     ``rho = 0.9``, ``tau = 0.5``, ``step0 = 0.1``, ``nu = 1.05``).
 
@@ -73,6 +95,11 @@ def maid(
     tol : float
         Stop when the *computable* ``||p|| + omega <= tol`` (an upper bound on
         ``||grad F||``); the exact norm is recorded when known.
+    eps_min : float
+        Accuracy floor below which a fully failed backtracking stops the run.
+    lower_budget : int
+        Stop (status MAX_ITER) after the outer iteration in which the total number
+        of lower-level iterations exceeds it (the authors' ``ll_budget = 1e6``).
     error_constants : (c_eps, c_delta), optional
         Constants of the bound ``omega``. Default from ``problem.constants``
         (``mu_g``, ``L_f``, ``L_gxy``, ``L_gyy``, ``L_gxx``): ``c_delta =
@@ -85,7 +112,9 @@ def maid(
     Result
         history: ``hypergrad_norm`` (exact, when known), ``p_norm``,
         ``omega``, ``eps``, ``delta``, ``step``, ``n_inner`` (lower-level
-        gradient steps so far), ``n_cg``; fields ``n_inner``, ``n_cg``.
+        gradient steps so far), ``n_cg``, ``n_trials`` (backtracking trials
+        so far, one lower-level solve each), ``n_failed_rounds`` (backtracking
+        rounds that ended without acceptance); the same names as fields.
 
     Notes
     -----
@@ -101,6 +130,11 @@ def maid(
     if not (rho < 1 and tau < 1 and eta < 1):
         raise ValueError("rho, tau and eta must be < 1")
     max_bt_rounds = check_int(max_bt_rounds, "max_bt_rounds")
+    check_callable(eps_schedule, "eps_schedule", optional=True)
+    eps_min = check_positive(eps_min, "eps_min")
+    lower_budget = check_int(lower_budget, "lower_budget")
+    if eps_schedule is not None and adaptive:
+        raise ValueError("eps_schedule is an a-priori schedule: use it with adaptive=False")
     check_callable(callback, "callback", optional=True)
     const = dict(getattr(problem, "constants", {}) or {})
     mu = const.get("mu_g")
@@ -117,7 +151,11 @@ def maid(
     mon = Monitor("maid", record=record, callback=callback, verbose=verbose)
     n_inner = 0
     n_cg = 0
+    n_trials = 0
+    n_failed_rounds = 0
     eps, delta, step = float(eps0), float(delta0), float(step0)
+    if eps_schedule is not None:
+        eps = delta = float(eps_schedule(0))
 
     def solve_lower(xv, yv, acc):
         nonlocal n_inner
@@ -151,7 +189,8 @@ def maid(
 
     def rec(k, **extra):
         vals = _measures(problem, x, y)
-        mon.record(k, eps=eps, delta=delta, step=step, n_inner=n_inner, n_cg=n_cg,
+        mon.record(k, eps=eps, delta=delta, step=step, n_inner=n_inner, n_cg=n_cg, n_trials=n_trials,
+                   n_failed_rounds=n_failed_rounds,
                    n_oracle=c.counts()["n_oracle"], **vals, **extra)
         return vals
 
@@ -161,6 +200,13 @@ def maid(
     rec(0, p_norm=float(norm(xp, p)), omega=om)
     status, message, k = Status.MAX_ITER, None, 0
     while k < max_iter:
+        if eps_schedule is not None:
+            e_k = float(eps_schedule(k))
+            if e_k != eps or e_k != delta:
+                eps = delta = e_k
+                y, _ = solve_lower(x, y, eps)
+                p, _, gfy = hypergrad(x, y, delta)
+                om = omega(eps, delta)
         # 4. accuracy until p is certified a descent direction
         pn = float(norm(xp, p))
         guard = 0
@@ -179,10 +225,13 @@ def maid(
         g_old = float(norm(xp, gfy))
         accepted = False
         for rnd in range(max_bt_rounds):
+            yw = y  # warm start of the trial solves: the previous (nearer) trial's solution
             for i in range(rnd + 10):
                 a = step * rho**i
                 xn = x - a * p
-                yn, _ = solve_lower(xn, y, eps)
+                yn, _ = solve_lower(xn, yw if warm_trials else y, eps)
+                yw = yn
+                n_trials += 1
                 f_new = float(c.f(xn, yn))
                 g_new = float(norm(xp, c.grad_f_y(xn, yn)))
                 lhs = f_new + g_new * eps + 0.5 * Lf * eps**2 - f_old + g_old * eps
@@ -191,6 +240,7 @@ def maid(
                     break
             if accepted:
                 break
+            n_failed_rounds += 1
             if adaptive:
                 eps, delta = tau * eps, tau * delta
                 y, _ = solve_lower(x, y, eps)
@@ -200,9 +250,25 @@ def maid(
                 f_old = float(c.f(x, y))
                 g_old = float(norm(xp, gfy))
         k += 1
+        if n_inner > lower_budget:
+            status = Status.MAX_ITER
+            message = f"maid: lower-level budget of {lower_budget} iterations exhausted at iteration {k}"
+            if accepted:
+                x, y = xn, yn
+            rec(k, p_norm=pn, omega=om)
+            break
         if not accepted:
+            if adaptive and eps > eps_min:
+                # as in the authors' code: the iterate stays, the next iteration starts from the
+                # accuracies already tightened by the failed rounds
+                rec(k, p_norm=pn, omega=om)
+                continue
+            if eps_schedule is not None and eps_min < float(eps_schedule(k)) < eps:
+                rec(k, p_norm=pn, omega=om)  # the schedule tightens the accuracy at the next iteration
+                continue
             status = Status.STAGNATION
-            message = f"maid: backtracking failed in {max_bt_rounds} rounds at iteration {k}"
+            message = (f"maid: backtracking failed in {max_bt_rounds} rounds at iteration {k}"
+                       + (f" (eps = {eps:.3g} <= eps_min)" if adaptive else " (fixed accuracy)"))
             rec(k, p_norm=pn, omega=om)
             break
         x, y = xn, yn
@@ -224,7 +290,7 @@ def maid(
     cnt = c.counts()
     return mon.finish(
         x=x, fun=fin.get("F", fin.get("f")), nit=k, status=status, message=message, y=y,
-        n_inner=n_inner, n_cg=n_cg, eps=eps, delta=delta, n_grad=cnt["n_grad"],
+        n_inner=n_inner, n_cg=n_cg, n_trials=n_trials, n_failed_rounds=n_failed_rounds, eps=eps, delta=delta, n_grad=cnt["n_grad"],
         n_hvp=cnt["n_hvp"], n_jvp=cnt["n_jvp"], njev=cnt["njev"], nhev=cnt["nhev"],
         nfev=cnt["nfev"], n_oracle=cnt["n_oracle"],
     )
