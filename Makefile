@@ -18,7 +18,7 @@ export MPLBACKEND := Agg
 
 ARGS ?=
 
-.PHONY: all figures quick test check bench lint report venv clean
+.PHONY: all figures quick test check bench bench-envs lint report venv clean
 
 all: figures
 
@@ -49,6 +49,18 @@ check: $(STAMP)
 ## side-by-side benchmarks against the peers; writes benchmarks/out/ratios.md
 bench: $(STAMP)
 	$(PY) -m optlab bench $(ARGS)
+
+## optional side environments for peers that conflict with .venv (never needed by make test):
+## fancyimpute needs scikit-learn < 1.8, jaxopt pulls jax, pyscnn pulls torch (CPU wheel here).
+## make bench uses each one when it exists and says so when it does not.
+bench-envs:
+	@test -x .venv-bench-lowrank/bin/python || $(PYTHON) -m venv .venv-bench-lowrank
+	.venv-bench-lowrank/bin/pip install --quiet numpy scipy "scikit-learn<1.8" fancyimpute
+	@test -x .venv-bench-bilevel/bin/python || $(PYTHON) -m venv .venv-bench-bilevel
+	.venv-bench-bilevel/bin/pip install --quiet numpy scipy jax jaxopt
+	@test -x .venv-bench-relu/bin/python || $(PYTHON) -m venv .venv-bench-relu
+	.venv-bench-relu/bin/pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	.venv-bench-relu/bin/pip install --quiet pyscnn
 
 ## REPORT.md / report.html / claims.json from the last recorded verdicts
 report: $(STAMP)
