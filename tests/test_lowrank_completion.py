@@ -9,8 +9,10 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
+from optlab._backend import get_namespace, to_numpy
 from optlab.lowrank._completion_common import (
     Side,
+    XSide,
     factored_diff_norm,
     subspace_distance,
     validate_observations,
@@ -46,21 +48,50 @@ def _normal_residual(P, U, V):
 # ----------------------------------------------------------------------------- recovery
 
 
+def _on(xp, a):
+    """``a`` moved to ``xp``; array_api_strict arrays go to its non-CPU ``device1``, where
+    any hidden conversion to NumPy raises instead of silently copying to the host."""
+    if getattr(xp, "__name__", "") == "array_api_strict":
+        return xp.asarray(a, device=xp.Device("device1"))
+    return xp.asarray(a)
+
+
+def _is_numpy(xp):
+    return getattr(xp, "__name__", "").endswith("numpy")
+
+
 @pytest.mark.parametrize("method,precond", [("exact", "sketch"), ("robust", "sketch"), ("robust", "scalar")])
-def test_recovers_random_low_rank(method, precond):
+def test_recovers_random_low_rank(xp, method, precond):
+    """Recovery on every namespace; the generic (xp) path runs in the inputs' namespace and
+    device (array_api_strict on ``device1``: no host copy possible) and reproduces the
+    NumPy/SciPy path's iterates to 1e-10 (same random streams, drawn on the host)."""
     P = _instance()
-    res = altmin(P.rows, P.cols, P.vals, P.shape, P.rank, method=method, precond=precond,
-                 solve_tol=0.01, rng=0, ground_truth=P.ground_truth)  # fmt: skip
+    opts = dict(method=method, precond=precond, solve_tol=0.01, rng=0)
+    res = altmin(_on(xp, P.rows), _on(xp, P.cols), _on(xp, P.vals), P.shape, P.rank,
+                 ground_truth=P.ground_truth, **opts)  # fmt: skip
     assert res.success, res.message
+    assert get_namespace(res.U) is get_namespace(_on(xp, P.vals))
+    assert get_namespace(res.V) is get_namespace(_on(xp, P.vals))
+    if getattr(xp, "__name__", "") == "array_api_strict":
+        assert res.U.device == xp.Device("device1") and res.V.device == xp.Device("device1")
+    U, V = to_numpy(res.U), to_numpy(res.V)
     M = P.truth.L @ P.truth.R.T
-    assert_allclose(_dense(res.U, res.V), M, atol=1e-8 * np.abs(M).max())
-    assert _normal_residual(P, res.U, res.V) < 1e-9
+    assert_allclose(_dense(U, V), M, atol=1e-8 * np.abs(M).max())
+    assert _normal_residual(P, U, V) < 1e-9
     # V has orthonormal columns, U V^T the estimate
-    assert_allclose(res.V.T @ res.V, np.eye(P.rank), atol=1e-12)
+    assert_allclose(V.T @ V, np.eye(P.rank), atol=1e-12)
     h = res.history
     assert len(h["iter"]) == res.nit + 1
     assert h["rel_error"][-1] < 1e-9 and h["dist_U"][-1] < 1e-9 and h["dist_V"][-1] < 1e-9
     assert np.all(np.diff(h["n_ops"][1:]) > 0)
+    if not _is_numpy(xp):
+        ref = altmin(P.rows, P.cols, P.vals, P.shape, P.rank, ground_truth=P.ground_truth, **opts)
+        assert res.nit == ref.nit and res.n_inner == ref.n_inner
+        assert_allclose(U, ref.U, atol=1e-10 * np.abs(ref.U).max())
+        assert_allclose(V, ref.V, atol=1e-10)
+        for key in ("dist_U", "dist_V", "rel_residual", "rel_error"):
+            assert_allclose(h[key][1:], ref.history[key][1:], rtol=1e-6, atol=1e-12)
+        assert_allclose(h["n_ops"], ref.history["n_ops"])
 
 
 @pytest.mark.parametrize("r,p", [(1, 0.6), (2, 0.7)])
@@ -268,15 +299,58 @@ def test_problem_generator():
 # ----------------------------------------------------------------------------- backends
 
 
-def test_array_namespace_roundtrip(xp):
-    P = _instance()
-    res = altmin(xp.asarray(P.rows), xp.asarray(P.cols), xp.asarray(P.vals), P.shape, 2, rng=0)
-    assert res.success
-    from optlab._backend import get_namespace, to_numpy
+def test_generic_path_options_and_errors(xp):
+    """Sample splitting, duplicates and the input checks run in the inputs' namespace too
+    (array_api_strict on ``device1``) and match the NumPy path."""
+    Q = completion_instance(300, 300, 2, kappa=2.0, p=0.6, seed=1)
+    kw = dict(method="exact", sample_splitting=True, max_iter=4, rng=0, ground_truth=Q.ground_truth)
+    res = altmin(_on(xp, Q.rows), _on(xp, Q.cols), _on(xp, Q.vals), Q.shape, 2, **kw)
+    ref = altmin(Q.rows, Q.cols, Q.vals, Q.shape, 2, **kw)
+    assert ref.history["rel_error"][-1] < 0.1 * ref.history["rel_error"][1]  # converging
+    assert_allclose(res.history["rel_error"], ref.history["rel_error"], rtol=1e-8)
+    P = completion_instance(80, 70, 2, kappa=2.0, p=0.7, seed=1)
+    r = np.r_[P.rows, P.rows[:5]]
+    c = np.r_[P.cols, P.cols[:5]]
+    v = np.r_[P.vals, P.vals[:5] + 1.0]
+    with pytest.raises(ValueError, match="duplicate"):
+        altmin(_on(xp, r), _on(xp, c), _on(xp, v), P.shape, 2)
+    kw = dict(duplicates="mean", method="robust", precond="sketch", max_iter=3, rng=0)
+    res = altmin(_on(xp, r), _on(xp, c), _on(xp, v), P.shape, 2, **kw)
+    ref = altmin(r, c, v, P.shape, 2, **kw)
+    assert res.n_duplicates == 5 and res.n_obs == P.nnz
+    assert_allclose(to_numpy(res.U), ref.U, atol=1e-10 * np.abs(ref.U).max())
+    bad = r.copy()
+    bad[0] = 80
+    with pytest.raises(ValueError, match="rows must lie in"):
+        altmin(_on(xp, bad), _on(xp, c), _on(xp, v), P.shape, 2)
+    vn = P.vals.copy()
+    vn[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        altmin(_on(xp, P.rows), _on(xp, P.cols), _on(xp, vn), P.shape, 2)
+    with pytest.raises(TypeError, match="integer"):
+        altmin(_on(xp, P.rows + 0.5), _on(xp, P.cols), _on(xp, P.vals), P.shape, 2)
 
-    assert get_namespace(res.U) is get_namespace(xp.asarray(P.vals))
-    M = P.truth.L @ P.truth.R.T
-    assert_allclose(to_numpy(res.U) @ to_numpy(res.V).T, M, atol=1e-8 * np.abs(M).max())
+
+def test_generic_half_steps_match_numpy(xp):
+    """XSide (gathers + scatter_add, any namespace) gives the NumPy Side's half-steps:
+    exact, robust with the sketch (OSNAP, 2 nonzeros) and the scalar preconditioner."""
+    rng = np.random.default_rng(1)
+    m, n, k = 40, 30, 3
+    i, j = sample_entries(m, n, p=0.5, seed=2)
+    vals = rng.standard_normal(i.shape[0])
+    U, _ = np.linalg.qr(rng.standard_normal((m, k)))
+    side, xside = Side(j, i, vals, n, m), XSide(_on(xp, j), _on(xp, i), _on(xp, vals), n, m)
+    W, res, ops = _solve_exact(side, U, 0.1)
+    Wx, resx, opsx = _solve_exact(xside, _on(xp, U), 0.1)
+    assert_allclose(to_numpy(Wx), W, rtol=1e-12, atol=1e-13)
+    assert_allclose(to_numpy(resx), res, atol=1e-12)
+    assert ops == opsx
+    for precond in ("sketch", "scalar"):
+        kw = dict(reg=0.0, precond=precond, solve_tol=1e-3, max_inner=30, sketch_size=4 * k, sketch_nnz=2)
+        out = _solve_robust(side, U, np.zeros((n, k)), rng=np.random.default_rng(0), **kw)
+        outx = _solve_robust(xside, _on(xp, U), _on(xp, np.zeros((n, k))), rng=np.random.default_rng(0), **kw)
+        assert_allclose(to_numpy(outx[0]), out[0], rtol=1e-10, atol=1e-12)
+        assert outx[2:] == out[2:]
 
 
 # ----------------------------------------------------------------------------- estimator

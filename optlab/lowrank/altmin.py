@@ -55,6 +55,11 @@ Algorithm (Jain, Netrapalli & Sanghavi 2013, Alg. 2; Gu, Song, Yin & Zhang 2024)
    :math:`U V^\top` between outer iterations (both computed from the factors) is at most
    ``tol``.
 
+Every step above is written with gathers, segment sums, batched small dense solves and
+QRs, so the solver runs in the array namespace of its inputs (NumPy through scipy's CSR
+products; CuPy and other array-API libraries through ``xp.take`` and
+:func:`optlab._backend.scatter_add`; see :func:`altmin`, Notes).
+
 Sample splitting (``sample_splitting=True``, the theory's): :math:`\Omega` is split at
 random into :math:`2T+1` parts (:math:`T` = ``max_iter``); part 0 initializes, part
 :math:`1+t` is used by the :math:`t`-th V-step and part :math:`T+1+t` by the :math:`t`-th
@@ -97,10 +102,12 @@ from optlab._backend import get_namespace, is_numpy_namespace, to_numpy
 from optlab._validate import check_choice, check_int, check_nonnegative, check_positive
 from optlab.lowrank._completion_common import (
     Side,
+    XSide,
     factored_diff_norm,
     factored_norm,
     subspace_distance,
     validate_observations,
+    validate_observations_xp,
 )
 from optlab.result import Monitor, Result, Status
 
@@ -118,7 +125,7 @@ PRECONDS = ("sketch", "scalar")
 
 
 def spectral_init(
-    side_rows: Side,
+    side_rows: Side | XSide,
     rank: int,
     *,
     scale: float,
@@ -126,71 +133,119 @@ def spectral_init(
     rng: np.random.Generator,
     n_power: int = 6,
     oversample: int = 10,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+) -> tuple[Any, Any, Any, float]:
     """Top-``rank`` SVD of ``scale * P_Omega(M)`` by randomized subspace iteration
     (Halko, Martinsson & Tropp 2011, Alg. 4.4), then row clipping and QR of ``U``.
 
     ``side_rows`` holds the observations grouped by row (its CSR matrix is
     ``P_Omega(M)``). Returns ``(U0, s, V0, ops)``: ``U0`` clipped and orthonormal,
     ``s`` and ``V0`` from the SVD (used for the first warm start and the iteration-0
-    error), ``ops`` the multiply-adds spent.
+    error), ``ops`` the multiply-adds spent. A NumPy :class:`Side` uses scipy's CSR
+    products; an :class:`XSide` the same products as gathers and scatter-adds in its own
+    namespace (the Gaussian test matrices are drawn on the host from ``rng`` and moved to
+    the device, so both give the same iterates).
     """
     m, n = side_rows.n_seg, side_rows.n_other
-    X = side_rows.csr(side_rows.vals * scale)
-    XT = X.T.tocsr()
     l = min(rank + oversample, m, n)
-    Q, _ = np.linalg.qr(X @ rng.standard_normal((n, l)))
+    xp = side_rows.xp
+    if isinstance(side_rows, Side):
+        X = side_rows.csr(side_rows.vals * scale)
+        XT = X.T.tocsr()
+
+        def Xmul(G):
+            return X @ G
+
+        def XTmul(Q):
+            return np.asarray(XT @ Q)
+
+        def host(a):
+            return a
+    else:
+        data = side_rows.vals * scale
+        dev = side_rows.dev
+
+        def Xmul(G):
+            return side_rows.segsum(data, G)
+
+        def XTmul(Q):
+            return side_rows.segsum_T(data, Q)
+
+        def host(a):
+            return xp.asarray(a, dtype=side_rows.vals.dtype, device=dev)
+
+    Q, _ = xp.linalg.qr(Xmul(host(rng.standard_normal((n, l)))))
     ops = float(side_rows.nnz * l)
     for _ in range(n_power):
-        Z, _ = np.linalg.qr(XT @ Q)
-        Q, _ = np.linalg.qr(X @ Z)
+        Z, _ = xp.linalg.qr(XTmul(Q))
+        Q, _ = xp.linalg.qr(Xmul(Z))
         ops += 2.0 * side_rows.nnz * l + 2.0 * (m + n) * l * l
-    B = np.asarray(XT @ Q).T  # l x n
+    B = xp.matrix_transpose(XTmul(Q))  # l x n
     ops += side_rows.nnz * l + n * l * l
-    Ub, s, Vt = np.linalg.svd(B, full_matrices=False)
+    Ub, s, Vt = xp.linalg.svd(B, full_matrices=False)
     U = Q @ Ub[:, :rank]
-    s, V = s[:rank], Vt[:rank].T
+    s, V = s[:rank], xp.matrix_transpose(Vt[:rank, :])
     mu = math.log(max(m, 2)) if incoherence is None else float(incoherence)
     thr = 2.0 * math.sqrt(mu * rank / m)
-    big = np.linalg.norm(U, axis=1) > thr
-    if np.any(big):
-        U = U.copy()
-        U[big] = 0.0
-        logger.debug("spectral_init: clipped %d of %d rows", int(big.sum()), m)
-    U, Ru = np.linalg.qr(U)
-    if np.linalg.matrix_rank(Ru) < rank:  # clipping killed directions: refill at random
-        U, _ = np.linalg.qr(U + 1e-3 * rng.standard_normal(U.shape) / math.sqrt(m))
+    big = xp.linalg.vector_norm(U, axis=1) > thr
+    n_big = int(xp.sum(xp.astype(big, xp.int64)))
+    if n_big:
+        U = xp.where(big[:, None], xp.zeros_like(U), U)
+        logger.debug("spectral_init: clipped %d of %d rows", n_big, m)
+    U, Ru = xp.linalg.qr(U)
+    if int(xp.linalg.matrix_rank(Ru)) < rank:  # clipping killed directions: refill at random
+        U, _ = xp.linalg.qr(U + 1e-3 * host(rng.standard_normal(tuple(U.shape))) / math.sqrt(m))
     return U, s, V, ops
 
 
 # --------------------------------------------------------------------------------------
 # the half-step solvers: W = argmin sum_{t} (<F[other_t], W[seg_t]> - b_t)^2 (+ reg ||W||^2)
+# (written with xp operations and the Side methods: NumPy Side or XSide alike)
 # --------------------------------------------------------------------------------------
 
 
-def _solve_exact(side: Side, F: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _rowdot(xp, a, b):
+    return xp.sum(a * b, axis=1)
+
+
+def _solve_exact(side: Side | XSide, F: Any, reg: float) -> tuple[Any, Any, float]:
     """Batched normal equations. Returns ``(W, residual vector, ops)``."""
+    xp = side.xp
     k = F.shape[1]
     G = side.gram(F)
     rhs = side.segsum(side.vals, F)
-    tr = np.trace(G, axis1=1, axis2=2)
+    dtype = G.dtype
+    eye = xp.eye(k, dtype=dtype, device=_dev(G))
+    tr = xp.linalg.trace(G)
+    counts = side.counts
     # degenerate segments (fewer observations than k) get a tiny ridge so that the batched
     # solve stays defined; empty segments (G = 0, rhs = 0) give W = 0.
-    jitter = np.where(side.counts < k, 1e-10 * (tr / k) + 1e-300, 0.0) + reg
-    G[:, np.arange(k), np.arange(k)] += jitter[:, None]
-    empty = side.counts == 0
-    if np.any(empty):
-        G[empty] = np.eye(k)
-    W = np.linalg.solve(G, rhs[..., None])[..., 0]
+    jitter = xp.where(counts < k, 1e-10 * (tr / k) + 1e-300, xp.zeros_like(tr)) + reg
+    G = G + jitter[:, None, None] * eye[None, :, :]
+    empty = counts == 0
+    if bool(xp.any(empty)):
+        G = xp.where(empty[:, None, None], eye[None, :, :], G)
+    W = xp.linalg.solve(G, rhs[..., None])[..., 0]
     res = side.vals - side.sampled(F, W)
     ops = side.nnz * k * k + 2.0 * side.nnz * k + side.n_seg * (k**3 / 3.0 + 2.0 * k * k)
     return W, res, ops
 
 
+def _dev(a):
+    from array_api_compat import device
+
+    return device(a)
+
+
+def _qr_r(xp, A):
+    if is_numpy_namespace(xp):
+        return np.linalg.qr(A, mode="r")  # skips forming Q
+    return xp.linalg.qr(A)[1]
+
+
 def _solve_robust(
-    side: Side,
-    F: np.ndarray,
-    W0: np.ndarray,
+    side: Side | XSide,
+    F: Any,
+    W0: Any,
     *,
     reg: float,
     precond: str,
@@ -199,72 +254,75 @@ def _solve_robust(
     sketch_size: int,
     sketch_nnz: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, float, float, int, bool]:
+) -> tuple[Any, Any, float, float, int, bool]:
     """Batched preconditioned CGNR, warm-started at ``W0``.
 
     Returns ``(W, residual vector b - A W, ops, ops_precond, n_inner, all_converged)``.
     """
+    xp = side.xp
     k = F.shape[1]
     n_seg, nnz = side.n_seg, side.nnz
     ops = 0.0
     if precond == "sketch":
         s = sketch_size
-        S = side.sketch_matrix(s, sketch_nnz, rng)
-        SA = np.asarray(S @ F).reshape(n_seg, s, k)
+        SA = side.sketch_stack(F, s, sketch_nnz, rng)
         ops += sketch_nnz * nnz * k  # building S_j A_j: proportional to |Omega| k
         # a tiny diagonal block keeps R_j invertible for segments with < k observations
         # (it changes the preconditioner only, not the least-squares problem)
-        fro2 = np.einsum("jsk,jsk->j", SA, SA)
-        delta = np.sqrt(1e-12 * fro2 / k + reg + 1e-300)
-        aug = np.concatenate([SA, delta[:, None, None] * np.eye(k)[None]], axis=1)
-        R = np.linalg.qr(aug, mode="r")
-        Rinv = np.linalg.inv(R)
-        P = Rinv @ np.swapaxes(Rinv, 1, 2)  # (R^T R)^{-1}
+        fro2 = xp.sum(xp.reshape(SA * SA, (n_seg, s * k)), axis=1)
+        delta = xp.sqrt(1e-12 * fro2 / k + reg + 1e-300)
+        eye = xp.eye(k, dtype=SA.dtype, device=_dev(SA))
+        aug = xp.concat([SA, delta[:, None, None] * eye[None, :, :]], axis=1)
+        R = _qr_r(xp, aug)
+        Rinv = xp.linalg.inv(R)
+        P = Rinv @ xp.matrix_transpose(Rinv)  # (R^T R)^{-1}
         per_seg = 2.0 * (s + k) * k * k + 2.0 * k**3  # QR + inverse + product
         per_step_pre = 1.0 * k * k * n_seg
         ops_precond = n_seg * per_seg
     else:
-        c = side.counts / side.n_other + reg
-        c = np.where(c > 0, c, 1.0)
+        c = xp.astype(side.counts, F.dtype) / side.n_other + reg
+        c = xp.where(c > 0, c, xp.ones_like(c))
         P = 1.0 / c  # scalar per segment
         per_step_pre = 1.0 * k * n_seg
         ops_precond = float(n_seg)
 
     def apply_P(r):
         if precond == "sketch":
-            return np.einsum("jab,jb->ja", P, r)
+            return (P @ r[..., None])[..., 0]
         return P[:, None] * r
 
-    W = W0.copy()
+    zero = xp.zeros((n_seg,), dtype=F.dtype, device=_dev(F))
+    W = W0
     rb = side.vals - side.sampled(F, W)  # residual in observation space
     r = side.segsum(rb, F) - reg * W  # normal-equation residual A^T rb - reg W
     z = apply_P(r)
-    rz = np.einsum("ja,ja->j", r, z)
+    rz = _rowdot(xp, r, z)
     ops += 2.0 * nnz * k + per_step_pre
     # reference scale: the preconditioned norm of A^T b (absolute floor near rounding)
     g_b = side.segsum(side.vals, F)
-    ref = np.einsum("ja,ja->j", g_b, apply_P(g_b))
+    ref = _rowdot(xp, g_b, apply_P(g_b))
     ops += nnz * k + per_step_pre
-    thresh = np.maximum(solve_tol**2 * rz, 1e-28 * ref)
+    thresh = xp.maximum(solve_tol**2 * rz, 1e-28 * ref)
     active = rz > thresh
-    p = z.copy()
+    p = z
     it = 0
-    while it < max_inner and np.any(active):
+    while it < max_inner and bool(xp.any(active)):
         it += 1
         q = side.sampled(F, p)  # A p, O(|Omega| k)
-        qq = np.bincount(side.seg, weights=q * q, minlength=n_seg) + reg * np.einsum("ja,ja->j", p, p)
-        alpha = np.where(active & (qq > 0), rz / np.where(qq > 0, qq, 1.0), 0.0)
-        W += alpha[:, None] * p
-        rb -= np.repeat(alpha, side.counts) * q
+        qq = side.seg_total(q * q) + reg * _rowdot(xp, p, p)
+        pos = qq > 0
+        alpha = xp.where(active & pos, rz / xp.where(pos, qq, xp.ones_like(qq)), zero)
+        W = W + alpha[:, None] * p
+        rb = rb - side.expand(alpha) * q
         r = side.segsum(rb, F) - reg * W  # recomputed (not updated) for stability, O(|Omega| k)
         z = apply_P(r)
-        rz_new = np.einsum("ja,ja->j", r, z)
-        beta = np.where(active, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
+        rz_new = _rowdot(xp, r, z)
+        beta = xp.where(active, rz_new / xp.where(rz > 0, rz, xp.ones_like(rz)), zero)
         p = z + beta[:, None] * p
-        rz = np.where(active, rz_new, rz)
+        rz = xp.where(active, rz_new, rz)
         active = active & (rz_new > thresh)
         ops += 2.0 * nnz * k + per_step_pre + 6.0 * n_seg * k
-    return W, rb, ops, ops_precond, it, not bool(np.any(active))
+    return W, rb, ops, ops_precond, it, not bool(xp.any(active))
 
 
 # --------------------------------------------------------------------------------------
@@ -376,9 +434,21 @@ def altmin(
     -----
     Rows or columns with fewer than ``k`` observations make their regression
     underdetermined; they are solved with a tiny ridge (exact) or from the warm start
-    (robust). Inputs from another array namespace (array_api_strict, CuPy) are copied to
-    the host, solved with NumPy/SciPy and the factors are returned in the input namespace:
-    the solver has no device path yet.
+    (robust).
+
+    Backends: the solver runs in the array namespace (and device) of ``vals``. NumPy
+    inputs use scipy's compiled CSR products for the segment sums. Any other namespace
+    (CuPy, array_api_strict, ...) runs the generic path: validation, gathers
+    (``xp.take``), segment sums (:func:`optlab._backend.scatter_add`), the batched
+    ``k x k`` solves (``xp.linalg.solve`` on stacks), the batched CG, the sketch
+    preconditioner (scatter-added ``S_j A_j``, batched ``xp.linalg.qr`` / ``inv``), the
+    QRs and the spectral initialization all stay in ``xp``; only scalars (stopping tests,
+    history) are synced to the host. Random draws (test matrices, sketch buckets and
+    signs, the sample split) come from the NumPy generator on the host and are moved to
+    the device, so the generic path reproduces the NumPy iterates to rounding (tested to
+    1e-10 on array_api_strict). Mixed namespaces among ``rows, cols, vals`` are copied to
+    the host and solved with NumPy. On array_api_strict ``scatter_add`` is a one-hot
+    product (``O(n |Omega|)``, for testing); on CuPy it is ``cupyx.scatter_add``.
 
     Examples
     --------
@@ -395,6 +465,7 @@ def altmin(
     True
     """
     xp = _namespace(rows, cols, vals)
+    generic = xp is not None and not is_numpy_namespace(xp)
     method = check_choice(method, "method", METHODS)
     precond = check_choice(precond, "precond", PRECONDS)
     tol = check_positive(tol, "tol")
@@ -403,9 +474,16 @@ def altmin(
     max_inner = check_int(max_inner, "max_inner", minimum=1)
     sketch_nnz = check_int(sketch_nnz, "sketch_nnz", minimum=1)
     reg = check_nonnegative(reg, "reg")
-    obs = validate_observations(
-        to_numpy(rows), to_numpy(cols), to_numpy(vals), shape, duplicates=duplicates
-    )
+    if generic:
+        for a, name in ((rows, "rows"), (cols, "cols"), (vals, "vals")):
+            if not hasattr(a, "shape") or get_namespace(a) is not xp:
+                raise TypeError(f"{name} must be an array of {xp.__name__} like the others")
+        obs = validate_observations_xp(xp, rows, cols, vals, shape, duplicates=duplicates)
+    else:
+        obs = validate_observations(
+            to_numpy(rows), to_numpy(cols), to_numpy(vals), shape, duplicates=duplicates
+        )
+        xp = Side.xp
     m, n = obs.shape
     if isinstance(rank, bool) or not isinstance(rank, int | np.integer):
         raise TypeError(f"rank must be an integer, got {type(rank).__name__}")
@@ -420,7 +498,8 @@ def altmin(
     if incoherence is not None:
         incoherence = check_positive(incoherence, "incoherence")
     gen = np.random.default_rng(rng)
-    truth = _check_truth(ground_truth, m, n)
+    truth = _check_truth(ground_truth, m, n, xp, obs.vals)
+    SideT = XSide if generic else Side
 
     # -- observation layout (and sample splitting) --------------------------------------
     N = obs.nnz
@@ -432,6 +511,8 @@ def altmin(
                 f"observations, got {N}"
             )
         part = gen.integers(0, n_parts, size=N)
+        if generic:  # the split is drawn on the host (same stream as NumPy), moved once
+            part = xp.asarray(part, device=_dev(obs.vals))
     else:
         n_parts, part = 1, None
 
@@ -439,15 +520,15 @@ def altmin(
         if part is None:
             return obs.rows, obs.cols, obs.vals
         sel = part == pidx
-        return obs.rows[sel], obs.cols[sel], obs.vals[sel]
+        return obs.rows[sel], obs.cols[sel], obs.vals[sel]  # boolean mask: any namespace
 
     def by_rows(pidx):
         r_, c_, v_ = subset(pidx)
-        return Side(r_, c_, v_, m, n)
+        return SideT(r_, c_, v_, m, n)
 
     def by_cols(pidx):
         r_, c_, v_ = subset(pidx)
-        return Side(c_, r_, v_, n, m)
+        return SideT(c_, r_, v_, n, m)
 
     if part is None:
         rows_side, cols_side = by_rows(0), by_cols(0)
@@ -468,7 +549,7 @@ def altmin(
         init_side, rank, scale=1.0 / p_hat, incoherence=incoherence, rng=gen
     )
     Vw = V0 * s0  # warm start for the first V-step: U0 (V0 S0)^T ~ M
-    b_norm_all = float(np.linalg.norm(obs.vals))
+    b_norm_all = float(xp.linalg.vector_norm(obs.vals))
     n_ops = 0.0
     n_ops_pre = 0.0
     n_inner = 0
@@ -496,8 +577,8 @@ def altmin(
             n_ops_pre += opre
             n_inner += ni
         n_ops += ops
-        Vq, Rv = np.linalg.qr(Vraw)
-        Uw = U @ Rv.T  # warm start for the U-step: U Vraw^T = (U Rv^T) Vq^T
+        Vq, Rv = xp.linalg.qr(Vraw)
+        Uw = U @ xp.matrix_transpose(Rv)  # warm start for the U-step: U Vraw^T = (U Rv^T) Vq^T
         # U half-step with V orthonormal
         su = u_side(t)
         if method == "exact":
@@ -511,7 +592,7 @@ def altmin(
         if msg is not None:
             status, message = Status.NUMERICAL_ERROR, msg
             break
-        res_norm = float(np.linalg.norm(rb))
+        res_norm = float(xp.linalg.vector_norm(rb))
         rel_res = res_norm / max(su.b_norm, 1e-300)
         fun = 0.5 * res_norm**2
         est_norm = factored_norm(Uraw, Vq)
@@ -528,13 +609,13 @@ def altmin(
             status = Status.CALLBACK
             break
         # next V-step: U orthonormal, warm start Vq Ru^T  (Uraw Vq^T = U (Vq Ru^T)^T)
-        U, Ru = np.linalg.qr(Uraw)
-        Vw = Vq @ Ru.T
+        U, Ru = xp.linalg.qr(Uraw)
+        Vw = Vq @ xp.matrix_transpose(Ru)
     if Vq is None:  # pragma: no cover - max_iter >= 1
         Vq = V0
     if status == Status.MAX_ITER:
         message = f"altmin[{method}]: maximum number of iterations reached ({it}); relative residual {rel_res:.3g}"
-    U_out, V_out = _back(xp, Uraw, rows), _back(xp, Vq, rows)
+    U_out, V_out = Uraw, Vq
     return mon.finish(
         x=(U_out, V_out),
         fun=fun,
@@ -568,30 +649,26 @@ def _namespace(*arrays):
         return None
 
 
-def _back(xp, A: np.ndarray, like: Any) -> Any:
-    if xp is None or is_numpy_namespace(xp):
-        return A
-    from array_api_compat import device
-
-    try:
-        dev = device(like)
-    except Exception:  # pragma: no cover
-        dev = None
-    return xp.asarray(A, device=dev) if dev is not None else xp.asarray(A)
-
-
-def _check_truth(gt, m, n):
+def _check_truth(gt, m, n, xp, like):
     if gt is None:
         return None
     if not isinstance(gt, tuple | list) or len(gt) != 2:
         raise ValueError("ground_truth must be a pair (L, R) with M* = L @ R.T")
-    L, R = np.asarray(to_numpy(gt[0]), dtype=float), np.asarray(to_numpy(gt[1]), dtype=float)
+    if is_numpy_namespace(xp):
+        L, R = (np.asarray(to_numpy(g), dtype=float) for g in gt)
+    else:  # NumPy factors are moved to the device once; device factors stay there
+        L, R = (
+            xp.asarray(g, dtype=like.dtype, device=_dev(like))
+            if isinstance(g, np.ndarray)
+            else xp.astype(g, like.dtype)
+            for g in gt
+        )
     if L.ndim != 2 or R.ndim != 2 or L.shape[0] != m or R.shape[0] != n or L.shape[1] != R.shape[1]:
         raise ValueError(
             f"ground_truth factors must have shapes ({m}, r) and ({n}, r), got {L.shape} and {R.shape}"
         )
-    QL, _ = np.linalg.qr(L)
-    QR, _ = np.linalg.qr(R)
+    QL, _ = xp.linalg.qr(L)
+    QR, _ = xp.linalg.qr(R)
     return {"L": L, "R": R, "QL": QL, "QR": QR, "norm": factored_norm(L, R)}
 
 
