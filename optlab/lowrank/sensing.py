@@ -34,7 +34,8 @@ spectral norm is about :math:`\alpha(1 + \sqrt{k/n})` whatever ``n``: Xu et al.'
 :math:`X_0 = \alpha G`, :math:`G_{ij}\sim N(0, 1/n)`. (Xiong et al. draw entries
 :math:`N(0, \alpha^2)`: pass ``alpha * sqrt(n)`` to reproduce their scale.) The asymmetric
 start uses :math:`\alpha` for ``F`` and :math:`\alpha/3` for ``G`` (``init_ratio``), the
-"α and α/3" of Xiong et al.
+"α and α/3" of Xiong et al. (the scales a reviewer of the ICLR 2024 version asks about;
+the paper's theorem conditions on α and the step were not recovered).
 
 Every solver returns a :class:`optlab.result.Result` whose history has ``fun``,
 ``residual`` (:math:`\|\mathcal A(\cdot) - y\|/\|y\|`) and, when ``M_star`` is given,
@@ -365,8 +366,10 @@ def gd_symmetric(
     :math:`X\in\mathbb R^{n\times k}`:
     :math:`X_{t+1} = X_t - \eta\,\mathcal S(\mathcal A^*(\mathcal A(X_tX_t^\top) - y))X_t`.
 
-    Theory (Xiong, Ding & Du 2024, Theorems 1.1 and 1.2 of the abstract's statement, for
-    near-isotropic measurements): with exact parameterization (``k = r``) the error decays
+    Theory (Xiong, Ding & Du 2024, for near-isotropic (RIP) measurements; abstract, with
+    the lower bound stated as Theorem 1.1 (informal, entries of :math:`X_0` i.i.d.
+    :math:`N(0,\alpha^2)`) and Theorem 3.1 (formal), numbers as cited in the public ICLR
+    2024 reviews, body not read): with exact parameterization (``k = r``) the error decays
     as :math:`\exp(-\Omega(T))`; over-parameterized (``k > r``) from small random
     initialization, :math:`\|X_TX_T^\top - M^\star\|_F \ge \Omega(1/T^2)`: the rate is
     sublinear (the redundant directions decay like :math:`x_{t+1} = x_t(1 - \eta x_t^2)`,
@@ -438,18 +441,24 @@ def scaled_gd(
     on :math:`f(X) = \tfrac14\|\mathcal A(XX^\top) - y\|^2`, from
     :math:`X_0 = \alpha G`, :math:`G_{ij}\sim N(0, 1/n)`, with any width ``k >= r``.
 
-    Theory (Xu, Shen, Chi & Ma, ICML 2023, main theorem as stated in the abstract): under
-    RIP, with :math:`\lambda` of the order of :math:`\sigma_{\min}(M^\star)`, a constant
-    step and :math:`\alpha` small enough, ScaledGD(:math:`\lambda`) reaches
-    :math:`\varepsilon` relative error in :math:`O(\log\kappa\cdot\log(\kappa n) +
-    \log(1/\varepsilon))` iterations (vanilla GD: :math:`\mathrm{poly}(\kappa)`).
+    Theory (Xu, Shen, Chi & Ma, ICML 2023, PMLR 202:38611-38654, main theorem as stated in
+    the abstract): under RIP, from a small random initialization and with a fixed damping
+    :math:`\lambda`, ScaledGD(:math:`\lambda`) reaches :math:`\varepsilon` relative error
+    in :math:`O(\log\kappa\cdot\log(\kappa n) + \log(1/\varepsilon))` iterations
+    (vanilla GD: :math:`\mathrm{poly}(\kappa)`); the same iteration count is listed for
+    ScaledGD(:math:`\lambda`) in Table 1 of Jia, Feng, Meng & Sun (NeurIPS 2024). The
+    theorem's number and its conditions on :math:`\lambda`, :math:`\eta` and
+    :math:`\alpha` were **not** recovered (only the abstract and secondary sources were
+    reachable): the :math:`\lambda \asymp \sigma_{\min}(M^\star)` scaling below is
+    recollection, [mem].
 
     Parameters
     ----------
     lam : float
         Damping :math:`\lambda > 0`. **No default**: the theorem asks for
-        :math:`\lambda \asymp c_\lambda\,\sigma_{\min}(M^\star)` (the exact window and
-        :math:`c_\lambda` were not recovered from the paper, [mem]); pass e.g.
+        :math:`\lambda \asymp c_\lambda\,\sigma_{\min}(M^\star)` ([mem]: the window,
+        :math:`c_\lambda` and the theorem number were not recovered, so no paper value can
+        serve as a default); pass e.g.
         ``0.5 * sigma_min`` when :math:`\sigma_{\min}` is known or estimated. A much
         smaller value amplifies the redundant directions (a higher error floor when
         ``k > r``), a much larger one slows the small directions by :math:`\sigma_{\min}/\lambda`.
@@ -539,16 +548,20 @@ def gd_asymmetric(
     steps :math:`F_{t+1} = F_t - \eta\,\mathcal A^*(r_t)G_t`,
     :math:`G_{t+1} = G_t - \eta\,\mathcal A^*(r_t)^\top F_t`, :math:`r_t = \mathcal A(F_tG_t^\top) - y`.
 
-    Theory (Xiong, Ding & Du 2024, abstract): exact parameterization converges as
-    :math:`\exp(-\Omega(T))`; over-parameterized (``k > r``) from a random start of scale
-    :math:`\alpha`, as :math:`\exp(-\Omega(\alpha^2T))`: the imbalance
+    Theory (Xiong, Ding & Du 2024, abstract; the over-parameterized rate is their Theorem
+    1.3, number as cited in the public ICLR 2024 reviews, body not read): exact
+    parameterization converges as :math:`\exp(-\Omega(T))`; over-parameterized
+    (``k > r``) from a random start of scale :math:`\alpha`, as
+    :math:`\exp(-\Omega(\alpha^2T))`: the imbalance
     :math:`F^\top F - G^\top G`, of order :math:`\alpha^2` and nearly conserved by GD, is what
     contracts the redundant directions. Their one-step modification (Sec. 5, eq. (5.1))
     makes the rate independent of :math:`\alpha`.
 
-    **The modification (reconstruction).** Only its place is verified (one extra step,
-    applied once the iterates are close to the solution; public reviews); its exact form
-    was not recovered. ``modification="rebalance"`` applies once the transform
+    **The modification (reconstruction).** Only its place is verified (eq. (5.1) of
+    Sec. 5: one extra step, executed once the iterates are sufficiently close to the
+    optimum, a neighbourhood that a reviewer notes cannot be checked in practice since
+    :math:`\Sigma` is unknown; public ICLR 2024 reviews); its exact form was not
+    recovered. ``modification="rebalance"`` applies once the transform
     :math:`F \leftarrow FP`, :math:`G \leftarrow GP^{-\top}` with
     :math:`P = s^{1/2}(F^\top F)^{-1/2}`, which keeps :math:`FG^\top` unchanged and sets
     :math:`F^\top F = sI`: an imbalance of order :math:`s` in every direction, independent
@@ -569,7 +582,8 @@ def gd_asymmetric(
         Start; default i.i.d. :math:`N(0, \alpha^2/n_1)` and
         :math:`N(0, (\alpha\cdot\text{init\_ratio})^2/n_2)` entries.
     init_ratio : float
-        Scale of ``G0`` relative to ``F0`` (default 1/3, Xiong et al.'s "α and α/3").
+        Scale of ``G0`` relative to ``F0`` (default 1/3, Xiong et al.'s "α and α/3", as
+        quoted in the public ICLR 2024 reviews).
     step : float, optional
         Default :math:`0.5/\hat\sigma_1` as in :func:`gd_symmetric`.
     modification : {None, "rebalance"}
@@ -691,7 +705,10 @@ def subgradient_l1(
         Q_t = m^{-1/2}\big(\mathcal A^*(s_t) + \mathcal A^*(s_t)^\top\big)U_t \in \partial f(U_t),\quad
         s_t = \operatorname{sign}(\mathcal A(U_tU_t^\top) - y),\quad \eta_t = \eta_0\rho^t.
 
-    Theory (Ma & Fattahi, JMLR 2023, abstract): with small initialization the method is
+    Theory (Ma & Fattahi, JMLR 24(96), 2023, abstract; the loss is their
+    :math:`f_{\ell_1}(U) = \frac1m\|y - \mathcal A(UU^\top)\|_1`,
+    :math:`U\in\mathbb R^{d\times r'}`, second display of the introduction of arXiv v1,
+    with :math:`y = \mathcal A(X^\star) + s`): with small initialization the method is
     agnostic to over-parameterization (its behaviour and the sample count do not depend on
     :math:`r'`) and converges to the ground truth under outliers of arbitrary magnitude
     (a fraction of the measurements) and Gaussian noise, via the Sign-RIP. The subgradient
@@ -707,7 +724,9 @@ def subgradient_l1(
         :math:`10^{-8}` under 30% outliers; smaller :math:`\eta_0/(1-\rho)` freezes early).
     decay : float
         :math:`\rho\in(0, 1)` (default 0.97). The geometric schedule is from the notes,
-        [mem]: the paper's exact schedule and constants were not recovered. :math:`\eta_0`
+        [mem]: the paper's schedule, constants, initialization scale and allowed outlier
+        fraction were not recovered (searched again; only the abstract and introduction
+        were reachable), so 0.97 / 1.0 are measured choices, not paper values. :math:`\eta_0`
         and :math:`\rho` must let :math:`\sum_t \eta_t = \eta_0/(1-\rho)` cover the growth
         from :math:`\alpha` (about :math:`\log(1/\alpha)` divided by the Sign-RIP constant),
         else the iterates freeze before reaching :math:`M^\star`.
