@@ -2,7 +2,8 @@
 
 Nutini, Laradji & Schmidt, "Let's Make Block Coordinate Descent Converge Faster: Faster Greedy
 Rules, Message-Passing, Active-Set Complexity, and Superlinear Convergence", JMLR 23(131), 2022
-(arXiv:1712.08859). Section and proposition numbers quoted from memory are marked [mem].
+(arXiv:1712.08859). Section numbers in the claims are unverified (the paper body was not
+retrievable through the search tool, only its abstract; issue 4); the claims say so in ``place``.
 """
 
 from __future__ import annotations

@@ -2,12 +2,18 @@ r"""Claims: active-set identification of greedy proximal BCD, then finite termin
 (quadratic, exact block QP) and superlinear convergence (Newton blocks).
 
 Source: Nutini, Laradji & Schmidt (2022), JMLR 23(131), arXiv:1712.08859, Sec. 6 (active-set
-complexity) and Sec. 7 (superlinear convergence) [mem]. Under nondegeneracy, proximal BCD with
+complexity) and Sec. 7 (superlinear convergence); section numbers unverified, see below. Under nondegeneracy, proximal BCD with
 greedy rules identifies the optimal manifold (here ``supp(x*)``) after finitely many
 iterations; afterwards, updates on blocks holding the support with exact block solves
 terminate on a quadratic, and Newton block updates converge superlinearly. The paper's
 explicit identification bound depends on constants (delta, the linear rate) we could not check
 against the text: **it is not evaluated**; only finiteness is.
+
+Verification status (issue 4): the paper body was not retrievable through the search tool
+(every stored copy of arXiv:1712.08859 -- kk6lht.com markdown, SPIQA raw TeX, Hugging Face --
+answered only with its opening: title, abstract, start of Sec. 1), so the section numbers
+below are **unverified** (recalled, not read); the qualitative statements are checked against
+the abstract, quoted in each claim's ``place``.
 
 1. ``bcd.active.identification`` (comparison): data set A + L1 recipe (fast: 200 x 2000,
    lam = 2e4; full: 1000 x 10000, lam = 5e4), x >= 0, GS-q rule for the nonsmooth problem
@@ -36,21 +42,24 @@ from . import _bcd as B
 
 IDENT = register(Claim(
     id="bcd.active.identification", component="bcd", paper=B.PAPER,
-    place="Sec. 6, active-set identification [mem]",
+    place="Sec. 6 (number unverified); abstract: \"optimal active manifold identification ... bounds "
+          "on the active-set complexity\" (bound itself not evaluated)",
     statement="greedy proximal BCD identifies supp(x*) after finitely many iterations (and keeps it)",
     kind="comparison", expected=1.0, tolerance=0.0,
     quantity="fraction of iterates after the identification iteration K (< nit) with supp = supp(x*)",
 ))
 FINITE = register(Claim(
     id="bcd.active.finite_termination", component="bcd", paper=B.PAPER,
-    place="Sec. 7, finite termination after identification (quadratic, exact block updates) [mem]",
+    place="Sec. 7 (number unverified); abstract: \"in some cases finite termination at an optimal "
+          "solution\"",
     statement="after identification, exact (QP) block updates with tau >= nnz(x*) terminate",
     kind="upper_bound", expected=1.0, tolerance=0.0,
     quantity="iterations from identification to F - F* <= 1e-13 |F*|",
 ))
 SUPER = register(Claim(
     id="bcd.active.newton_superlinear", component="bcd", paper=B.PAPER,
-    place="Sec. 7, superlinear convergence of Newton block updates after identification [mem]",
+    place="Sec. 7 (number unverified); abstract: \"superlinear convergence for certain problems with "
+          "sparse solutions\"",
     statement="after identification, proximal Newton blocks holding the support converge superlinearly",
     kind="comparison", expected=1.5, tolerance=0.0,
     quantity="Q-order of F(x_k) - F* after identification",

@@ -2,8 +2,9 @@ r"""Claims: message passing solves a forest block exactly, with a cost linear in
 (``optlab.bcd.ForestSolver``, the ``exact`` update on forest blocks).
 
 Source: Nutini, Laradji & Schmidt (2022), JMLR 23(131), arXiv:1712.08859, Sec. 5 (message
-passing for huge-block updates) [mem]: when the graph of ``A_bb`` is a forest, Gaussian
-elimination leaf-to-root plus back-substitution solves ``A_bb x = r`` exactly in ``O(|b|)``.
+passing for huge-block updates; section number unverified, the abstract confirms the use of
+message passing for matrix/Newton updates on huge blocks): when the graph of ``A_bb`` is a
+forest, Gaussian elimination leaf-to-root plus back-substitution solves ``A_bb x = r`` exactly in ``O(|b|)``.
 
 1. ``bcd.mp.exact`` (upper_bound): max relative difference (inf-norm) between the forest solve
    and a dense Cholesky solve (scipy ``solve(assume_a="pos")``) over the two forest blocks of
@@ -24,13 +25,16 @@ from optlab.claims import Claim, register
 from . import _bcd as B
 
 EXACT = register(Claim(
-    id="bcd.mp.exact", component="bcd", paper=B.PAPER, place="Sec. 5, message passing [mem]",
+    id="bcd.mp.exact", component="bcd", paper=B.PAPER,
+    place="Sec. 5 (number unverified); abstract: \"message-passing to compute matrix or Newton "
+          "updates efficiently on huge blocks\"",
     statement="forest-structured block solve equals the dense solve",
     kind="upper_bound", expected=1e-10, tolerance=0.0,
     quantity="max relative inf-norm difference to a dense Cholesky solve",
 ))
 COST = register(Claim(
-    id="bcd.mp.linear_cost", component="bcd", paper=B.PAPER, place="Sec. 5, O(|b|) cost [mem]",
+    id="bcd.mp.linear_cost", component="bcd", paper=B.PAPER,
+    place="Sec. 5 (number unverified), O(|b|) cost of forest elimination",
     statement="the forest block solve costs O(|b|)",
     kind="scaling", expected=1.0, tolerance=0.2,
     quantity="fitted exponent of counted operations vs |b|",

@@ -1,7 +1,8 @@
 r"""Claim: linear convergence of greedy BCD under strong convexity, per step, with the rule's
 constant (``optlab.bcd.bcd``).
 
-Source: Nutini, Laradji & Schmidt (2022), JMLR 23(131), arXiv:1712.08859, Sec. 2-3 [mem];
+Source: Nutini, Laradji & Schmidt (2022), JMLR 23(131), arXiv:1712.08859, Sec. 2-3 (number
+unverified: the paper body was not retrievable, only its abstract);
 the single-coordinate case is Nutini et al. (ICML 2015), Thm 1/2. With fixed blocks and
 ``1/L_b`` steps, ``f(x+) <= f(x) - ||g_b||^2/(2 L_b)``; for GS ``max_b ||g_b||^2 >=
 ||g||^2 / n_b`` and for GSL ``max_b ||g_b||^2/L_b >= ||g||^2 / sum_b L_b``; with
@@ -24,7 +25,8 @@ from . import _bcd as B
 
 RATE = register(Claim(
     id="bcd.rate.greedy_linear", component="bcd", paper=B.PAPER,
-    place="Sec. 2-3, linear rate of GS/GSL under strong convexity [mem]",
+    place="Sec. 2-3 (number unverified), linear rate of GS/GSL under strong convexity (constants derived "
+          "here from the descent lemma, not quoted)",
     statement="f_k+1 - f* <= (1 - mu/(n_b L)) (f_k - f*) for GS and (1 - mu/sum_b L_b) for GSL, "
               "every step",
     kind="upper_bound", expected=1.0, tolerance=1e-9,

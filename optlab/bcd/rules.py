@@ -1,4 +1,7 @@
-r"""Block selection rules (Nutini, Laradji & Schmidt, JMLR 2022, Sec. 2-4).
+r"""Block selection rules (Nutini, Laradji & Schmidt, JMLR 2022, Sec. 2-4; section numbers
+unverified: the paper body was not retrievable, only its abstract and the authors' WiML 2017
+poster, which defines GS as ``argmax_b ||g_b||`` and GSL as ``argmax_b ||g_b|| / sqrt(L_b)``,
+obtained by minimising the quadratic bound of block-wise Lipschitz continuity; both match below).
 
 Each rule maps the current state to the coordinates of the next block. The greedy rules
 read the gradient the objective keeps up to date (no recomputation: see
@@ -26,7 +29,9 @@ only in the ``L_i`` weighting; it does *not* dominate GSL (``L_b I`` is another 
 bound and neither is below the other), so GSD >= GSL is not claimed. The reference code
 (``FB_selection_rules.py``) scores fixed blocks by ``sum_i |g_i| / sqrt(L_i)`` (an l1 sum, no
 block-size factor) -- a score, not a guaranteed decrease; for variable blocks both choices
-select the same top-tau coordinates.
+select the same top-tau coordinates. The paper's own choice of ``D_b`` (and whether it makes
+GSD >= GSL) could not be read (issue 4: paper body not retrievable), so this definition is kept
+unchanged.
 
 With a nonsmooth part (L1, bounds), ``g_i`` in the greedy scores is replaced by the
 proximal-gradient mapping ``L_i (x_i - prox(x_i - g_i / L_i))`` (GS-r), and ``gsq`` means
