@@ -125,3 +125,16 @@ def savefig(fig, paths: FigurePaths) -> None:
 
     plt.close(fig)
     print(f"wrote {paths.png} and {paths.pdf.name}", flush=True)
+
+
+def run_figure(doc: str, file: str, compute, plot, *, claims=(), argv=None) -> None:
+    """The common ``main`` of a figure script: parse the options, compute the data
+    (unless ``--plot-only``) and save it with the figure name and the claims it shows,
+    then plot from the saved data."""
+    args = parse_args(doc, argv)
+    paths = figure_paths(file, args.out)
+    if not args.plot_only:
+        records, meta = compute(args)
+        meta.update({"figure": paths.name, "claims": list(claims)})
+        save_data(paths.data, records, meta)
+    plot(paths)

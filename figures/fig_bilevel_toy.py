@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 from _common import (
-    figure_paths,
     load_data,
-    parse_args,
-    save_data,
+    run_figure,
     savefig,
     setup_matplotlib,
     sweep_options,
@@ -124,17 +122,17 @@ def plot(paths) -> None:
 
 
 def main(argv=None) -> None:
-    args = parse_args(__doc__, argv)
-    paths = figure_paths(__file__, args.out)
-    if not args.plot_only:
-        records, meta = compute(args)
-        meta.update({"figure": paths.name, "claims": [
-            "bilevel.toy.bda_nonsingleton_reach", "bilevel.toy.slbamm_nonsingleton_reach",
-            "bilevel.toy.meha_nonsingleton_reach", "bilevel.toy.bda_beats_aid_nonsingleton",
-            "bilevel.toy.slbamm_beats_aid_nonsingleton", "bilevel.toy.aid_wrong_point",
-            "bilevel.toy.lvhba_constrained_reach", "bilevel.toy.meha_nonconvex_reach"]})  # fmt: skip
-        save_data(paths.data, records, meta)
-    plot(paths)
+    run_figure(__doc__, __file__, compute, plot, argv=argv,
+               claims=[
+                   "bilevel.toy.bda_nonsingleton_reach",
+                   "bilevel.toy.slbamm_nonsingleton_reach",
+                   "bilevel.toy.meha_nonsingleton_reach",
+                   "bilevel.toy.bda_beats_aid_nonsingleton",
+                   "bilevel.toy.slbamm_beats_aid_nonsingleton",
+                   "bilevel.toy.aid_wrong_point",
+                   "bilevel.toy.lvhba_constrained_reach",
+                   "bilevel.toy.meha_nonconvex_reach",
+               ])
 
 
 if __name__ == "__main__":

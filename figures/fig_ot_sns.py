@@ -25,10 +25,8 @@ import time
 
 import numpy as np
 from _common import (
-    figure_paths,
     load_data,
-    parse_args,
-    save_data,
+    run_figure,
     savefig,
     setup_matplotlib,
     sweep_options,
@@ -211,15 +209,8 @@ def plot(paths) -> None:
 
 
 def main(argv=None) -> None:
-    args = parse_args(__doc__, argv)
-    paths = figure_paths(__file__, args.out)
-    if not args.plot_only:
-        records, meta = compute(args)
-        meta.update({"figure": paths.name,
-                     "claims": ["ot.sns.iteration_ratio", "ot.sns.mnist_l2_ratio", "ot.sns.superlinear"]})
-        save_data(paths.data, records, meta)
-    plot(paths)
-
+    run_figure(__doc__, __file__, compute, plot, argv=argv,
+               claims=["ot.sns.iteration_ratio", "ot.sns.mnist_l2_ratio", "ot.sns.superlinear"])
 
 if __name__ == "__main__":
     main()

@@ -22,10 +22,8 @@ import math
 
 import numpy as np
 from _common import (
-    figure_paths,
     load_data,
-    parse_args,
-    save_data,
+    run_figure,
     savefig,
     setup_matplotlib,
     sweep_options,
@@ -147,16 +145,13 @@ def plot(paths) -> None:
 
 
 def main(argv=None) -> None:
-    args = parse_args(__doc__, argv)
-    paths = figure_paths(__file__, args.out)
-    if not args.plot_only:
-        records, meta = compute(args)
-        meta.update({"figure": paths.name, "claims": ["convex.pep.gd_worst_case_attained",
-                                                      "convex.pep.agd_worst_case_attained",
-                                                      "convex.pep.gd_random_below",
-                                                      "convex.pep.agd_random_below"]})
-        save_data(paths.data, records, meta)
-    plot(paths)
+    run_figure(__doc__, __file__, compute, plot, argv=argv,
+               claims=[
+                   "convex.pep.gd_worst_case_attained",
+                   "convex.pep.agd_worst_case_attained",
+                   "convex.pep.gd_random_below",
+                   "convex.pep.agd_random_below",
+               ])
 
 
 if __name__ == "__main__":

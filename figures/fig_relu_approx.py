@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from _common import (
-    figure_paths,
     load_data,
-    parse_args,
-    save_data,
+    run_figure,
     savefig,
     setup_matplotlib,
     sweep_options,
@@ -77,13 +75,8 @@ def plot(paths) -> None:
 
 
 def main(argv=None) -> None:
-    args = parse_args(__doc__, argv)
-    paths = figure_paths(__file__, args.out)
-    if not args.plot_only:
-        records, meta = compute(args)
-        meta.update({"figure": paths.name, "claims": ["relu.approx.converges", "relu.scp.scenario_bound"]})
-        save_data(paths.data, records, meta)
-    plot(paths)
+    run_figure(__doc__, __file__, compute, plot, argv=argv,
+               claims=["relu.approx.converges", "relu.scp.scenario_bound"])
 
 
 if __name__ == "__main__":
