@@ -23,8 +23,9 @@ Instances and rules (all fixed before measuring):
 * **linear convergence** (``relu.admm.linear_rate``): same run; ``optlab.rates.linear_rate`` of
   the primal residual against the iteration (default transient skip, floor 1e-11): ``q < 1``
   (``upper_bound`` with expected 1 and no slack; r2 in the details).
-* **per-iteration cost** (``relu.admm.cost_P``, ``relu.admm.cost_d``): best-of-3 wall-clock
-  per iteration (30 iterations, no recording, Cholesky factor) on n = 400 (fast) / 800 (full);
+* **per-iteration cost** (``relu.admm.cost_P``, ``relu.admm.cost_d``): best-of-5 wall-clock
+  per iteration (one BLAS thread; at least 30 iterations and at least 50 ms per timing, no
+  recording, Cholesky factor) on n = 400 (fast) / 800 (full);
   exponent vs P in {25..200} (d = 40) must be 1 +- 0.3 (the Woodbury complexity
   O(ndP + Pd^2 + n^2), linear in P: stronger than the paper's "quadratic"); exponent vs d in
   {25..200} (P = 20) must be <= 2 (the paper's quadratic per-iteration time). The flop
