@@ -325,6 +325,26 @@ def exact_hypergrad_dense(problem: Any, x: Any, y: Any | None = None) -> np.ndar
     return np.asarray(problem.grad_f_x(x, y)) - J @ v
 
 
+def _nonsingleton_example() -> BilevelProblem:
+    """The 2-D toy with a non-singleton lower level used in the solvers' doctests.
+
+    ``f = (x - y2)^2/2 + (y1 - 1)^2/2``, ``g = y1^2/2 - x y1``: ``y2`` is free in the lower
+    level, so ``argmin_y g = {(x, t)}`` and the optimistic solution is ``x* = 1, y* = (1, 1)``.
+    (The full toy family lives in ``problems/bilevel_toy.py``.)
+    """
+    return BilevelProblem(
+        name="toy", dim_x=1, dim_y=2, x0=np.zeros(1), y0=np.zeros(2),
+        f=lambda x, y: 0.5 * float((x[0] - y[1]) ** 2 + (y[0] - 1) ** 2),
+        g=lambda x, y: 0.5 * float(y[0] ** 2) - float(x[0] * y[0]),
+        grad_f_x=lambda x, y: x - y[1:],
+        grad_f_y=lambda x, y: np.array([y[0] - 1, y[1] - x[0]]),
+        grad_g_x=lambda x, y: -y[:1],
+        grad_g_y=lambda x, y: np.array([y[0] - x[0], 0.0]),
+        hvp_g_yy=lambda x, y, v: np.array([v[0], 0.0]),
+        jvp_g_xy=lambda x, y, v: -v[:1],
+    )
+
+
 def _example_problem(dim_x: int = 3, dim_y: int = 5, seed: int = 0) -> BilevelProblem:
     """A small quadratic bilevel problem for doctests (closed-form ``y*``, ``grad F``, ``x*``).
 

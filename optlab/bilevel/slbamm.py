@@ -114,15 +114,9 @@ def slbamm(
     Examples
     --------
     >>> import numpy as np
-    >>> from optlab.bilevel.base import BilevelProblem
+    >>> from optlab.bilevel.base import _nonsingleton_example
     >>> from optlab.bilevel.slbamm import slbamm
-    >>> # f = 0.5 (x - y2)^2 + 0.5 (y1 - 1)^2, g = 0.5 y1^2 - x y1 (y2 is free)
-    >>> p = BilevelProblem(name="toy", dim_x=1, dim_y=2, x0=np.zeros(1), y0=np.zeros(2),
-    ...     f=lambda x, y: 0.5 * float((x[0] - y[1]) ** 2 + (y[0] - 1) ** 2),
-    ...     g=lambda x, y: 0.5 * float(y[0] ** 2) - float(x[0] * y[0]),
-    ...     grad_f_x=lambda x, y: x - y[1:], grad_f_y=lambda x, y: np.array([y[0] - 1, y[1] - x[0]]),
-    ...     grad_g_x=lambda x, y: -y[:1], grad_g_y=lambda x, y: np.array([y[0] - x[0], 0.0]),
-    ...     hvp_g_yy=lambda x, y, v: np.array([v[0], 0.0]), jvp_g_xy=lambda x, y, v: -v[:1])
+    >>> p = _nonsingleton_example()  # f = (x - y2)^2/2 + (y1 - 1)^2/2, g = y1^2/2 - x y1 (y2 free)
     >>> res = slbamm(p, step=0.1, y_step=0.5, max_iter=3000)
     >>> np.round(res.x, 3), np.round(res.y, 3)
     (array([1.]), array([1., 1.]))
